@@ -1,0 +1,1 @@
+"""Pieces both daemons share: request context, request ids, error bodies, the server."""

@@ -1,0 +1,75 @@
+"""Run a Flask app under gunicorn's threaded worker, configured from oslo.config."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Callable
+
+from gunicorn.app.base import BaseApplication
+
+from glance_common.request_id import LogFilter
+
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def setup_logging(conf) -> None:
+    """Log to ``log_file`` or stderr, every line carrying the request id."""
+    handler = (logging.FileHandler(conf.log_file) if conf.log_file
+               else logging.StreamHandler(sys.stderr))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(LogFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, load_app: Callable, settings: dict):
+        self._load_app = load_app
+        self._settings = settings
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self._settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self._load_app()
+
+
+def gunicorn_settings(conf, hooks: dict | None = None) -> dict:
+    """Translate the daemon's options into gunicorn settings."""
+    settings = {
+        "bind": ["%s:%d" % (_bracket(conf.bind_host), conf.bind_port)],
+        "worker_class": "gthread",
+        "workers": conf.workers,
+        "threads": conf.threads,
+        "keepalive": conf.client_socket_timeout,
+        # Uploads of many GiB keep a thread busy for minutes; the worker's
+        # main loop still heartbeats, so this only catches a hung worker.
+        "timeout": 120,
+        "graceful_timeout": 30,
+        "preload_app": True,
+        "control_socket_disable": True,
+        "accesslog": None,
+        "errorlog": conf.log_file or "-",
+        "loglevel": "debug" if conf.debug else "info",
+        "proc_name": None,
+        "forwarded_allow_ips": "127.0.0.1,::1",
+    }
+    if conf.cert_file or conf.key_file:
+        settings["certfile"] = conf.cert_file
+        settings["keyfile"] = conf.key_file
+    settings.update(hooks or {})
+    return settings
+
+
+def serve(load_app: Callable, conf, hooks: dict | None = None) -> None:
+    """Serve the app made by ``load_app()`` in the foreground until a signal stops it."""
+    sys.argv = sys.argv[:1]  # gunicorn must not parse our oslo.config arguments
+    _Gunicorn(load_app, gunicorn_settings(conf, hooks)).run()
+
+
+def _bracket(host: str) -> str:
+    return "[%s]" % host if ":" in host and not host.startswith("[") else host
