@@ -1,0 +1,1 @@
+"""glance-api: the public Images API, auth, policy and the image data path."""

@@ -1,0 +1,54 @@
+"""The glance-api application factory."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flask
+from werkzeug.exceptions import NotFound
+
+import glance_store
+from glance_api import auth, errors, versions
+from glance_api.registry import RegistryClient
+from glance_api.v1 import images, members
+from glance_common import request_id
+
+
+@dataclasses.dataclass
+class Services:
+    """What handlers work with, built once from config."""
+
+    conf: object
+    registry: RegistryClient
+    stores: glance_store.Stores
+
+
+def create_app(conf, registry: RegistryClient | None = None,
+               stores: glance_store.Stores | None = None) -> flask.Flask:
+    """Build the api from parsed options; nothing happens at import."""
+    app = flask.Flask("glance_api")
+    app.url_map.strict_slashes = False
+    app.extensions["glance"] = Services(
+        conf=conf,
+        registry=registry or RegistryClient.from_conf(conf),
+        stores=stores or glance_store.Stores.from_conf(
+            conf, hashing_algorithm=conf.hashing_algorithm))
+    request_id.install(app)
+    auth.install(app, conf)
+    errors.install(app)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc):
+        if versions.is_unknown_version(flask.request.path):
+            return versions.root()
+        return errors.error_response(404, exc.description or "Not found")
+
+    @app.get("/healthcheck")
+    def _health():
+        healthy = app.extensions["glance"].registry.healthy(flask.g.context)
+        return (("OK", 200) if healthy else ("registry unavailable", 503))
+
+    app.register_blueprint(versions.bp)
+    app.register_blueprint(images.bp)
+    app.register_blueprint(members.bp)
+    return app

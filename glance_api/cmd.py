@@ -1,0 +1,53 @@
+"""glance-api: the public API daemon, in the foreground under gunicorn."""
+
+from __future__ import annotations
+
+import sys
+
+from oslo_config import cfg
+
+from glance_api import auth, options, sweep
+from glance_common import server
+
+
+def parse_config(argv: list[str]) -> cfg.ConfigOpts:
+    """Register glance-api's options and read the command line and config files."""
+    conf = cfg.ConfigOpts()
+    options.register_opts(conf)
+    conf(argv, project="glance", prog="glance-api")
+    return conf
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the glance-api console script."""
+    conf = parse_config(sys.argv[1:] if argv is None else argv)
+    auth.check_safe_to_serve(conf)
+    server.setup_logging(conf)
+    from glance_api.app import create_app
+
+    holder = {}
+
+    def load():
+        holder["app"] = create_app(conf)
+        return holder["app"]
+
+    def post_fork(_server, _worker):
+        # Threads do not survive fork: each worker sweeps on its own; the
+        # registry's compare-and-set keeps them from stepping on each other.
+        sweep.start(holder["app"].extensions["glance"])
+
+    hooks = {
+        # The v1 client sends x-image-meta-disk_format: with underscores.
+        # The api reads '-' and '_' alike in these names, so gunicorn's
+        # merging of the two spellings is harmless here.
+        "header_map": "dangerous",
+        # Up to image_property_quota property headers, each up to 64 KiB.
+        "limit_request_fields": max(200, conf.image_property_quota + 64),
+        "limit_request_field_size": 65536 + 1024,
+        "post_fork": post_fork,
+    }
+    server.serve(load, conf, hooks)
+
+
+if __name__ == "__main__":
+    main()

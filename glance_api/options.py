@@ -1,0 +1,76 @@
+"""glance-api's options, with Glance's names so existing configs carry over."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from glance_common.options import server_opts
+
+API_PORT = 9292
+
+api_opts = [
+    cfg.HostAddressOpt("registry_host", default="127.0.0.1",
+                       help="Address of the glance-registry server."),
+    cfg.PortOpt("registry_port", default=9191,
+                help="Port of the glance-registry server."),
+    cfg.StrOpt("registry_client_protocol", default="http",
+               choices=["http", "https"],
+               help="Protocol to reach the registry with."),
+    cfg.StrOpt("registry_client_ca_file",
+               help="CA bundle to verify the registry's certificate."),
+    cfg.IntOpt("registry_client_timeout", default=600, min=1,
+               help="Seconds to wait for a registry response before giving up."),
+    cfg.StrOpt("auth_strategy", default="noauth", choices=["noauth", "keystone"],
+               help="'keystone' validates every request's token; 'noauth' "
+                    "makes every request an admin with no project and is only "
+                    "safe on a loopback address (see allow_insecure_noauth)."),
+    cfg.BoolOpt("allow_insecure_noauth", default=False,
+                help="Let auth_strategy=noauth listen on a non-loopback "
+                     "address. Anyone who reaches the port is then an admin."),
+    cfg.IntOpt("image_size_cap", default=1099511627776, min=0,
+               help="Largest image, in bytes, that may be uploaded."),
+    cfg.StrOpt("user_storage_quota", default="0",
+               help="Total bytes of image data one project may store; 0 = "
+                    "unlimited. Units B, KB, MB, GB, TB are accepted."),
+    cfg.IntOpt("image_property_quota", default=128,
+               help="Most custom properties one image may have (<0: unlimited)."),
+    cfg.IntOpt("image_member_quota", default=128,
+               help="Most members one image may have (<0: unlimited)."),
+    cfg.BoolOpt("show_image_direct_url", default=False,
+                help="Reserved for the v2 API; v1 never shows locations."),
+    cfg.BoolOpt("delayed_delete", default=False,
+                help="Mark deleted images pending_delete and leave their "
+                     "bytes to glance-scrubber instead of removing them at once."),
+    cfg.StrOpt("hashing_algorithm", default="sha512",
+               help="hashlib algorithm for os_hash_value (besides md5)."),
+    cfg.IntOpt("upload_heartbeat_interval", default=30, min=1,
+               help="Seconds between 'still uploading' marks an upload "
+                    "writes to its image. An image in saving with no mark for "
+                    "four intervals is taken to be abandoned: it is killed and "
+                    "its partial bytes removed."),
+    cfg.StrOpt("public_endpoint",
+               help="Public URL of this API (for links and Location headers) "
+                    "when it sits behind a proxy that rewrites the host."),
+]
+
+paste_deploy_opts = [
+    cfg.StrOpt("flavor",
+               help="Glance's pipeline switch: 'keystone' means "
+                    "auth_strategy = keystone."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register every option glance-api reads, the store library's included."""
+    import glance_store
+
+    conf.register_opts(server_opts(API_PORT))
+    conf.register_opts(api_opts)
+    conf.register_opts(paste_deploy_opts, group="paste_deploy")
+    glance_store.register_opts(conf)
+
+
+def list_opts():
+    """The options for oslo-config-generator."""
+    return [(None, server_opts(API_PORT) + api_opts),
+            ("paste_deploy", paste_deploy_opts)]

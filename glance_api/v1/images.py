@@ -1,0 +1,165 @@
+"""Handlers of /v1/images: parse, apply the rules, call the registry and the store."""
+
+from __future__ import annotations
+
+import flask
+
+from glance_api import errors, policy, upload
+from glance_api.registry import RegistryError
+from glance_api.v1 import headers as hdrs
+from glance_api.v1 import rules
+
+bp = flask.Blueprint("v1_images", __name__)
+
+# Query parameters the registry understands; anything else is dropped.
+LIST_PARAMS = frozenset({
+    "name", "status", "container_format", "disk_format", "min_ram", "min_disk",
+    "size_min", "size_max", "changes-since", "protected", "is_public", "deleted",
+    "limit", "marker", "sort_key", "sort_dir"})
+
+
+def _services():
+    return flask.current_app.extensions["glance"]
+
+
+def _ctx():
+    return flask.g.context
+
+
+def _list_params() -> dict:
+    args = flask.request.args
+    return {k: v for k, v in args.items(multi=False)
+            if k in LIST_PARAMS or k.startswith("property-")}
+
+
+@bp.get("/v1/images")
+def index():
+    policy.enforce(_ctx(), "get_images")
+    images = _services().registry.list(_ctx(), _list_params(), detail=False)
+    return {"images": [hdrs.to_brief_json(i) for i in images]}
+
+
+@bp.get("/v1/images/detail")
+def detail():
+    policy.enforce(_ctx(), "get_images")
+    images = _services().registry.list(_ctx(), _list_params(), detail=True)
+    return {"images": [hdrs.to_json(i) for i in images]}
+
+
+def _get_visible(image_id: str) -> dict:
+    try:
+        return _services().registry.get(_ctx(), image_id)
+    except RegistryError as exc:
+        if exc.code == 404:
+            raise errors.NotFound("Image %s not found." % image_id) from exc
+        raise
+
+
+@bp.route("/v1/images/<image_id>", methods=["HEAD"])
+def meta(image_id):
+    image = _get_visible(image_id)
+    policy.enforce(_ctx(), "get_image", image)
+    response = flask.Response(status=200)
+    _add_image_headers(response, image)
+    return response
+
+
+@bp.get("/v1/images/<image_id>")
+def download(image_id):
+    ctx, services = _ctx(), _services()
+    image = _get_visible(image_id)
+    policy.enforce(ctx, "download_image", image)
+    rules.check_downloadable(image)
+    location = rules.active_location(image)
+    data = services.stores.get(location) if image["size"] else None
+    if data is not None and data.size != image["size"]:
+        data.close()
+        raise errors.ServiceUnavailable(
+            "The stored data of image %s is %d bytes, not %d; refusing to send "
+            "a corrupt image." % (image_id, data.size, image["size"]))
+    response = flask.Response(_body(data), mimetype="application/octet-stream",
+                              direct_passthrough=True)
+    if data is not None and data.fileobj is not None:
+        # Let the server hand the file to the kernel (sendfile).
+        response.response = flask.request.environ["wsgi.file_wrapper"](data.fileobj, 1 << 20)
+        response.call_on_close(data.close)
+    response.headers["Content-Length"] = str(image["size"])
+    _add_image_headers(response, image)
+    return response
+
+
+def _body(data):
+    if data is None:
+        return
+    with data:
+        yield from data
+
+
+@bp.post("/v1/images")
+def create():
+    ctx, services = _ctx(), _services()
+    request = flask.request
+    meta = hdrs.parse(request.headers)
+    has_body = rules.has_body(request)
+    rules.check_create(ctx, services, meta, has_body, request)
+    image = services.registry.create(ctx, rules.new_record(ctx, meta, has_body))
+    if has_body:
+        image = upload.upload(ctx, services, image, request.stream,
+                              size=rules.declared_size(meta, request),
+                              checksum=meta.fields.get("checksum"),
+                              store=meta.store)
+    elif meta.location:
+        image = rules.activate_location(ctx, services, image, meta)
+    response = flask.jsonify({"image": hdrs.to_json(image)})
+    response.status_code = 201
+    response.headers["Location"] = rules.image_url(image["id"])
+    if image.get("checksum"):
+        response.headers["ETag"] = image["checksum"]
+    return response
+
+
+@bp.put("/v1/images/<image_id>")
+def update(image_id):
+    ctx, services = _ctx(), _services()
+    request = flask.request
+    meta = hdrs.parse(request.headers)
+    has_body = rules.has_body(request)
+    image = _get_visible(image_id)
+    changes = rules.check_update(ctx, services, image, meta, has_body, request)
+    purge = meta.purge_props and not has_body
+    if changes or purge:
+        image = services.registry.update(ctx, image_id, changes, purge_props=purge)
+    if has_body:
+        image = upload.upload(ctx, services, image, request.stream,
+                              size=rules.declared_size(meta, request, image),
+                              checksum=meta.fields.get("checksum") or image.get("checksum"),
+                              store=meta.store)
+    elif meta.location:
+        image = rules.activate_location(ctx, services, image, meta)
+    response = flask.jsonify({"image": hdrs.to_json(image)})
+    if image.get("checksum"):
+        response.headers["ETag"] = image["checksum"]
+    return response
+
+
+@bp.delete("/v1/images/<image_id>")
+def delete(image_id):
+    ctx, services = _ctx(), _services()
+    image = _get_visible(image_id)
+    policy.enforce(ctx, "delete_image", image)
+    if image["status"] in ("deleted", "pending_delete"):
+        raise errors.NotFound("Image %s not found." % image_id)
+    pending = services.conf.delayed_delete and bool(image.get("locations"))
+    deleted = services.registry.delete(ctx, image_id, pending=pending)
+    if not pending:
+        for location in deleted.get("locations") or image.get("locations") or []:
+            if rules.owns_bytes(location):
+                upload.discard(services.stores, location["url"])
+    return flask.Response(status=200)
+
+
+def _add_image_headers(response: flask.Response, image: dict) -> None:
+    for name, value in hdrs.to_headers(image).items():
+        response.headers[name] = value
+    if image.get("checksum"):
+        response.headers["ETag"] = image["checksum"]
