@@ -1,0 +1,1 @@
+"""Store drivers, one module each, imported only when configured."""
