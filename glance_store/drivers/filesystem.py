@@ -236,11 +236,8 @@ class FilesystemDriver(Driver):
 
     def _choose_datadir(self, size: int) -> str:
         """Highest priority with room for ``size``; then the most free space."""
-        free = {}
-        for datadir, _ in self._datadirs:
-            with _storage_errors(f"checking free space in {datadir}"):
-                stat = os.statvfs(datadir)
-            free[datadir] = stat.f_bavail * stat.f_frsize
+        free = {datadir: self._free_space(datadir)
+                for datadir, _ in self._datadirs}
         for priority in sorted({p for _, p in self._datadirs}, reverse=True):
             roomy = [d for d, p in self._datadirs
                      if p == priority and free[d] >= size]
@@ -249,6 +246,12 @@ class FilesystemDriver(Driver):
         raise exceptions.StorageFull(
             f"no data directory has {size} bytes free for the image "
             f"(most free: {max(free.values())} bytes)")
+
+    @staticmethod
+    def _free_space(datadir: str) -> int:
+        with _storage_errors(f"checking free space in {datadir}"):
+            stat = os.statvfs(datadir)
+        return stat.f_bavail * stat.f_frsize
 
     @staticmethod
     def _location(path: str) -> str:

@@ -1,0 +1,276 @@
+"""Small honest fakes and real local servers for the glance_store tests."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import urllib.parse
+
+import pytest
+
+from glance_store.drivers.filesystem import FilesystemDriver
+
+
+class Source:
+    """A caller's upload stream: returns at most ``piece`` bytes per read.
+
+    With ``fail_on_read=N`` the Nth read raises ``error`` instead, like a
+    client that disconnects mid-upload.
+    """
+
+    def __init__(self, data: bytes, piece: int | None = None,
+                 fail_on_read: int | None = None,
+                 error: BaseException | None = None) -> None:
+        self._data = memoryview(data)
+        self._piece = piece
+        self._fail_on_read = fail_on_read
+        self.error = error or ConnectionResetError("client went away")
+        self.reads = 0
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        if self.reads == self._fail_on_read:
+            raise self.error
+        if size < 0:
+            size = len(self._data)
+        if self._piece:
+            size = min(size, self._piece)
+        chunk, self._data = self._data[:size], self._data[size:]
+        self.bytes_read += len(chunk)
+        return bytes(chunk)
+
+
+class FailingDiskDriver(FilesystemDriver):
+    """A file driver whose disk fails with ``err`` once ``capacity`` bytes are written.
+
+    Used only where the real failure cannot be produced (no tmpfs mount).
+    """
+
+    def __init__(self, datadirs, *, err: int, capacity: int, **kwargs):
+        super().__init__(datadirs, **kwargs)
+        self._err = err
+        self._capacity = capacity
+
+    def _write(self, fd: int, chunk: bytes) -> None:
+        if len(chunk) > self._capacity:
+            raise OSError(self._err, os.strerror(self._err))
+        self._capacity -= len(chunk)
+        super()._write(fd, chunk)
+
+    def _free_space(self, datadir: str) -> int:
+        return self._capacity
+
+
+@pytest.fixture
+def source():
+    """The Source class: ``source(data, piece=, fail_on_read=, error=)``."""
+    return Source
+
+
+@pytest.fixture
+def failing_disk_driver():
+    """The FailingDiskDriver class (injected errno, for when mounts fail)."""
+    return FailingDiskDriver
+
+
+def all_files(*dirs) -> list[str]:
+    """Every file under ``dirs``, hidden ones included."""
+    return sorted(os.path.join(root, name) for d in dirs
+                  for root, _, names in os.walk(d) for name in names)
+
+
+@pytest.fixture
+def list_files():
+    """all_files(*dirs): every file under the directories, hidden included."""
+    return all_files
+
+
+@pytest.fixture
+def datadir(tmp_path):
+    path = tmp_path / "images"
+    path.mkdir()
+    return str(path)
+
+
+@pytest.fixture
+def file_driver(datadir):
+    return FilesystemDriver([(datadir, 0)])
+
+
+@contextlib.contextmanager
+def _tmpfs(options: str):
+    """Mount a tmpfs with ``options``; yield its path, or None if we cannot."""
+    path = tempfile.mkdtemp(prefix="glance-store-tmpfs-")
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", path],
+        capture_output=True, check=False)
+    try:
+        yield path if result.returncode == 0 else None
+    finally:
+        if result.returncode == 0:
+            subprocess.run(["umount", path], check=True)
+        os.rmdir(path)
+
+
+@pytest.fixture
+def tiny_tmpfs():
+    """A real 1 MiB filesystem, or None where mounting is not permitted."""
+    with _tmpfs("size=1m,mode=0755") as path:
+        yield path
+
+
+@pytest.fixture
+def readonly_tmpfs():
+    """A real read-only filesystem, or None where mounting is not permitted."""
+    with _tmpfs("ro,size=1m,mode=0755") as path:
+        yield path
+
+
+@pytest.fixture
+def unwritable_dir():
+    """A directory the test may not write to, whether it runs as root or not.
+
+    Root ignores permission bits, so as root the fixture also drops the
+    effective uid to 'nobody' for the duration of the test.
+    """
+    parent = tempfile.mkdtemp(prefix="glance-store-denied-")
+    os.chmod(parent, 0o755)
+    path = os.path.join(parent, "images")
+    os.mkdir(path, 0o555)
+    os.chmod(path, 0o555)
+    as_root = os.geteuid() == 0
+    if as_root:
+        os.seteuid(65534)
+    try:
+        yield path
+    finally:
+        if as_root:
+            os.seteuid(0)
+        shutil.rmtree(parent)
+
+
+# --- A real HTTP server on 127.0.0.1 -------------------------------------
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+class ImageServer(http.server.ThreadingHTTPServer):
+    """Serves ``images`` by name, with Range, redirects and misbehaviours."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.images: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str, dict]] = []
+        self.release = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self._serve(body=False)
+
+    def do_GET(self) -> None:
+        self._serve(body=True)
+
+    def _serve(self, body: bool) -> None:
+        server: ImageServer = self.server
+        server.requests.append((self.command, self.path, dict(self.headers)))
+        parts = urllib.parse.urlsplit(self.path)
+        route, _, name = parts.path.strip("/").partition("/")
+        if route == "redirect":
+            hops, _, name = name.partition("/")
+            hops = int(hops)
+            target = (f"/redirect/{hops - 1}/{name}" if hops > 1
+                      else f"/images/{name}")
+            return self._redirect(target)
+        if route == "loop":
+            return self._redirect("/loop/")
+        if route == "to":
+            return self._redirect(urllib.parse.parse_qs(parts.query)["url"][0])
+        if route == "hang":
+            server.release.wait(30)
+            return self._reply(503, b"")
+        if route == "nohead" and self.command == "HEAD":
+            return self._reply(405, b"", body)
+        data = server.images.get(name)
+        if data is None:
+            return self._reply(404, b"no such image\n", body)
+        if route == "truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data) + 100))
+            self.end_headers()
+            if body:
+                self.wfile.write(data)
+            self.close_connection = True
+            return None
+        wanted = self.headers.get("Range")
+        if wanted and route != "norange":
+            return self._serve_range(data, wanted, body)
+        return self._reply(200, data, body)
+
+    def _serve_range(self, data: bytes, wanted: str, body: bool) -> None:
+        first, last = _RANGE.fullmatch(wanted).groups()
+        first = int(first or 0)
+        last = min(int(last) if last else len(data) - 1, len(data) - 1)
+        if first >= len(data):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(data)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        part = data[first:last + 1]
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+        self.send_header("Content-Length", str(len(part)))
+        self.end_headers()
+        if body:
+            self.wfile.write(part)
+
+    def _redirect(self, target: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _reply(self, status: int, data: bytes, body: bool = True) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+
+@pytest.fixture
+def image_server():
+    """A threaded HTTP server on 127.0.0.1 serving ``images``."""
+    server = ImageServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+

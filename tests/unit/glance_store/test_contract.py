@@ -1,0 +1,187 @@
+"""The contract every writable store driver keeps, run over each of them.
+
+To add a driver, add one entry to BACKENDS: a function that builds a
+Stores holding only that driver, and lists every object it stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+
+import pytest
+
+from glance_store import CHUNK_SIZE, Stores, exceptions
+from glance_store.drivers.filesystem import FilesystemDriver
+
+
+@dataclasses.dataclass
+class Backend:
+    stores: Stores
+    leftovers: Callable[[], list[str]]
+
+
+def _file_backend(tmp_path, list_files, **stores_kwargs) -> Backend:
+    datadir = tmp_path / "images"
+    datadir.mkdir()
+    driver = FilesystemDriver([(str(datadir), 0)])
+    return Backend(Stores({"file": driver}, default_store="file",
+                          **stores_kwargs),
+                   lambda: list_files(datadir))
+
+
+BACKENDS = {
+    "file": _file_backend,
+}
+
+IMAGE = bytes(range(256)) * (CHUNK_SIZE // 256 * 2 + 1000)  # > 2 chunks
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def make_backend(request, tmp_path, list_files):
+    return lambda **kwargs: BACKENDS[request.param](tmp_path, list_files,
+                                                    **kwargs)
+
+
+@pytest.fixture
+def backend(make_backend):
+    return make_backend()
+
+
+def read_all(backend, location, **kwargs) -> bytes:
+    with backend.stores.get(location, **kwargs) as data:
+        body = b"".join(data)
+    assert len(body) == data.size
+    return body
+
+
+def test_add_then_get_returns_the_same_bytes_and_true_checksums(
+        backend, source):
+    result = backend.stores.add("img-1", source(IMAGE), size=len(IMAGE))
+
+    assert result.size == len(IMAGE)
+    assert result.checksum == hashlib.md5(IMAGE).hexdigest()
+    assert result.os_hash_algo == "sha512"
+    assert result.os_hash_value == hashlib.sha512(IMAGE).hexdigest()
+    assert result.store in backend.stores.store_names
+    assert read_all(backend, result.location) == IMAGE
+    assert backend.stores.get_size(result.location) == len(IMAGE)
+
+
+def test_another_hashing_algorithm_gives_its_digest(make_backend, source):
+    backend = make_backend(hashing_algorithm="sha256")
+    result = backend.stores.add("img-1", source(IMAGE))
+
+    assert result.os_hash_algo == "sha256"
+    assert result.os_hash_value == hashlib.sha256(IMAGE).hexdigest()
+
+
+def test_add_of_unknown_length_in_small_pieces_stores_everything(
+        backend, source):
+    result = backend.stores.add("img-1", source(IMAGE, piece=7919))
+
+    assert result.size == len(IMAGE)
+    assert read_all(backend, result.location) == IMAGE
+
+
+def test_an_empty_image_round_trips(backend, source):
+    result = backend.stores.add("img-1", source(b""), size=0)
+
+    assert result.checksum == hashlib.md5(b"").hexdigest()
+    assert read_all(backend, result.location) == b""
+
+
+@pytest.mark.parametrize("offset, length", [
+    (0, 10), (5, None), (CHUNK_SIZE - 3, 7), (len(IMAGE) - 4, 100),
+    (len(IMAGE), None), (17, 0)])
+def test_ranged_get_yields_exactly_the_range(backend, source, offset, length):
+    result = backend.stores.add("img-1", source(IMAGE))
+    end = None if length is None else offset + length
+
+    assert read_all(backend, result.location, offset=offset,
+                    length=length) == IMAGE[offset:end]
+
+
+def test_a_get_beyond_the_end_is_an_invalid_range(backend, source):
+    result = backend.stores.add("img-1", source(b"abc"))
+
+    with pytest.raises(exceptions.InvalidRange):
+        backend.stores.get(result.location, offset=4)
+
+
+def test_delete_removes_the_data_and_a_second_delete_is_not_found(
+        backend, source):
+    result = backend.stores.add("img-1", source(IMAGE))
+    backend.stores.delete(result.location)
+
+    assert backend.leftovers() == []
+    with pytest.raises(exceptions.NotFound):
+        backend.stores.delete(result.location)
+    with pytest.raises(exceptions.NotFound):
+        backend.stores.get(result.location)
+    with pytest.raises(exceptions.NotFound):
+        backend.stores.get_size(result.location)
+
+
+@pytest.mark.parametrize("declared", [len(IMAGE) - 1, len(IMAGE) + 1])
+def test_a_size_mismatch_fails_and_leaves_nothing(backend, source, declared):
+    with pytest.raises(exceptions.SizeMismatch):
+        backend.stores.add("img-1", source(IMAGE), size=declared)
+
+    assert backend.leftovers() == []
+
+
+@pytest.mark.parametrize("size", [None, len(IMAGE)])
+def test_a_stream_over_the_cap_fails_and_leaves_nothing(backend, source, size):
+    with pytest.raises(exceptions.SizeLimitExceeded):
+        backend.stores.add("img-1", source(IMAGE), size=size,
+                           cap=len(IMAGE) - 1)
+
+    assert backend.leftovers() == []
+
+
+def test_a_stream_exactly_at_the_cap_is_accepted(backend, source):
+    result = backend.stores.add("img-1", source(IMAGE), cap=len(IMAGE))
+
+    assert result.size == len(IMAGE)
+
+
+def test_a_checksum_mismatch_fails_and_leaves_nothing(backend, source):
+    with pytest.raises(exceptions.ChecksumMismatch):
+        backend.stores.add("img-1", source(IMAGE),
+                           checksum=hashlib.md5(b"other").hexdigest())
+
+    assert backend.leftovers() == []
+
+
+def test_a_matching_checksum_is_accepted_in_any_case(backend, source):
+    checksum = hashlib.md5(IMAGE).hexdigest().upper()
+
+    result = backend.stores.add("img-1", source(IMAGE), checksum=checksum)
+
+    assert result.checksum == checksum.lower()
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionResetError("client went away"), ValueError("odd"),
+    KeyboardInterrupt()])
+def test_a_failing_input_stream_propagates_unchanged_and_leaves_nothing(
+        backend, source, error):
+    stream = source(IMAGE, piece=CHUNK_SIZE // 2, fail_on_read=4, error=error)
+
+    with pytest.raises(type(error)) as raised:
+        backend.stores.add("img-1", stream, size=len(IMAGE))
+
+    assert raised.value is error
+    assert stream.bytes_read == 3 * (CHUNK_SIZE // 2)
+    assert backend.leftovers() == []
+
+
+def test_after_a_failed_add_the_same_image_id_can_be_stored(backend, source):
+    with pytest.raises(exceptions.SizeMismatch):
+        backend.stores.add("img-1", source(IMAGE), size=1)
+
+    result = backend.stores.add("img-1", source(IMAGE))
+
+    assert read_all(backend, result.location) == IMAGE
