@@ -1,0 +1,78 @@
+"""The registry's internal HTTP API. Only glance-api calls it.
+
+Identity: every call carries ``X-Glance-Context-User``,
+``X-Glance-Context-Project``, ``X-Glance-Context-Roles`` (comma-separated)
+and ``X-Openstack-Request-Id`` (echoed back). Without them the caller is
+anonymous. Bodies are JSON. Errors are ``{"message", "code", "title"}`` when
+Accept names application/json (text/plain otherwise). Timestamps are UTC
+``YYYY-MM-DDTHH:MM:SS.ffffff``.
+
+Full image JSON: ``id, name, disk_format, container_format, size,
+virtual_size, checksum, os_hash_algo, os_hash_value, status, visibility,
+is_public (visibility == "public"), protected, os_hidden, min_disk, min_ram,
+owner, created_at, updated_at, deleted_at, deleted, properties {k: v},
+tags [..], locations [{id, url, metadata {}, status}]`` (live locations in
+insertion order). Brief JSON: ``id, name, disk_format, container_format,
+size, checksum``. ``size`` is null until the api sets it.
+
+``GET /images`` (brief), ``GET /images/detail`` (full) -> 200 {"images": [...]}
+    Filters: name, status, container_format, disk_format (exact); min_ram,
+    min_disk (exact ints); size_min, size_max; changes-since (updated_at
+    later; then deleted and killed images are listed too); updated_before
+    (updated_at earlier); protected (true/false/1/0); property-<k>=<v>
+    (ANDed, key case-insensitive). Admins only: is_public (absent/True: what
+    a non-admin of the admin's project sees; False: every non-public image;
+    None: every image) and deleted=true (deleted images). Otherwise deleted
+    and killed images are not listed; community images are never listed.
+    Paging: limit (default limit_param_default, capped at api_limit_max),
+    marker (400 "Invalid marker format" / "Invalid marker. Image could not be
+    found."), sort_key (name status container_format disk_format size id
+    created_at updated_at; default created_at), sort_dir (asc/desc, default
+    desc). Order: sort_key, created_at, id, all in sort_dir; null names and
+    formats sort as '', null sizes as -1. Bad values -> 400 naming the filter.
+``GET /images/{id}`` -> 200 {"image": full}; 404 unknown, malformed or
+    invisible; deleted images are shown to admins only.
+``POST /images`` {"image": {...}} -> 201 {"image": full}
+    Fields: id, name, disk_format, container_format, size, virtual_size,
+    min_disk, min_ram, checksum, os_hash_algo, os_hash_value, status (default
+    queued), visibility or is_public (true -> public; otherwise shared),
+    protected, os_hidden, owner (admins only; else the caller's project),
+    properties {str: str}, tags [str], locations [{url, metadata?, status?}].
+    Unknown fields or wrong types -> 400; duplicate id (deleted ones too)
+    -> 409; public by a non-admin -> 403.
+``PUT /images/{id}`` {"image": {...}, "from_state": s|null, "purge_props": bool}
+    -> 200 {"image": full}. Changed fields only; "locations" replaces the
+    list; "properties" merge (replace with purge_props). With from_state the
+    change applies only while status == from_state, else 409. Every update
+    bumps updated_at (an empty image object is a heartbeat). Owner: admins
+    only (dropped otherwise). Making public: admins only (403). Not owner nor
+    admin: 403 on a public image, 404 otherwise. Deleted image: 403 admin,
+    404 others.
+``DELETE /images/{id}[?status=pending_delete]`` -> 200 {"image": full}
+    Soft delete; the response lists the locations with their new status.
+    Protected -> 403; pending_delete -> 403; deleted -> 404.
+``GET /images/{id}/members`` -> 200 {"members": [{member_id, can_share,
+    status, created_at, updated_at}]}
+``PUT /images/{id}/members/{member}`` [{"member": {"can_share": b}}] -> 204
+``PUT /images/{id}/members`` {"memberships": [{member_id, can_share?}]} -> 204
+``DELETE /images/{id}/members/{member}`` -> 204; 404 not a member.
+    Changing members: admin, owner or a can_share member; no project and not
+    admin -> 401; visible but not sharable -> 403; invisible or deleted ->
+    404. Sharing a private image makes it shared.
+``GET /shared-images/{member}`` -> 200 {"shared_images": [{image_id, can_share}]}
+``GET /healthcheck`` -> 200 "OK", 503 when the database does not answer.
+"""
+
+from __future__ import annotations
+
+import flask
+
+from glance_registry.api import health, images, members
+from glance_registry.api.settings import Settings
+
+
+def register(app: flask.Flask, settings: Settings) -> None:
+    """Mount every resource of the registry API on ``app``."""
+    app.register_blueprint(images.blueprint(settings))
+    app.register_blueprint(members.blueprint())
+    app.register_blueprint(health.blueprint())

@@ -1,0 +1,38 @@
+"""HTTP handlers for image members and /shared-images."""
+
+from __future__ import annotations
+
+import flask
+
+from glance_registry import members
+from glance_registry.api.bodies import context, json_body
+
+
+def blueprint() -> flask.Blueprint:
+    """The members resources."""
+    bp = flask.Blueprint("members", __name__)
+
+    @bp.get("/images/<image_id>/members")
+    def index(image_id):
+        return {"members": members.list_members(context(), image_id)}
+
+    @bp.put("/images/<image_id>/members")
+    def replace(image_id):
+        members.replace_members(context(), image_id, json_body())
+        return "", 204
+
+    @bp.put("/images/<image_id>/members/<member>")
+    def add(image_id, member):
+        members.add_member(context(), image_id, member, json_body(required=False))
+        return "", 204
+
+    @bp.delete("/images/<image_id>/members/<member>")
+    def remove(image_id, member):
+        members.remove_member(context(), image_id, member)
+        return "", 204
+
+    @bp.get("/shared-images/<member>")
+    def shared(member):
+        return {"shared_images": members.shared_images(context(), member)}
+
+    return bp

@@ -1,0 +1,81 @@
+"""The deferred database every model uses, and how a URL becomes a connection."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import peewee
+from playhouse import db_url
+from playhouse.pool import PooledPostgresqlDatabase
+
+from glance_registry import errors
+
+# Bound to a real database by bind(); models refer to this proxy only.
+database = peewee.DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+}
+SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for the lock
+
+# Errors meaning "the connection is gone", not "the SQL was wrong".
+CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+
+
+def make_database(url: str, max_pool_size: int = 10, pool_timeout: int = 30,
+                  recycle_time: int = 3600) -> peewee.Database:
+    """Build an unconnected database object for a ``[database] connection`` URL."""
+    scheme = urlparse(url).scheme
+    params = db_url.parse(url)
+    name = params.pop("database", None)
+    if scheme.startswith("sqlite"):
+        if not name:
+            raise errors.ConfigError("No SQLite path in %r" % url)
+        # IMMEDIATE: a write transaction takes the lock up front, so two
+        # writers queue on the busy timeout instead of deadlocking.
+        return peewee.SqliteDatabase(
+            name, pragmas=SQLITE_PRAGMAS, timeout=SQLITE_BUSY_TIMEOUT,
+            lock_type="IMMEDIATE")
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
+        if not name:
+            raise errors.ConfigError("No database name in %r" % url)
+        params.setdefault("connect_timeout", 10)
+        # The pool checks a connection with a round trip before handing it
+        # out, so backends killed by the server are replaced, not reused.
+        return PooledPostgresqlDatabase(
+            name, max_connections=max_pool_size, timeout=pool_timeout,
+            stale_timeout=recycle_time, **params)
+    raise errors.ConfigError("Unsupported database URL scheme %r" % scheme)
+
+
+def bind(conf) -> peewee.Database:
+    """Point the models at the database ``conf`` names and return it."""
+    new = make_database(conf.database.connection,
+                        conf.database.max_pool_size,
+                        conf.database.pool_timeout,
+                        conf.database.connection_recycle_time)
+    bind_database(new)
+    return new
+
+
+def bind_database(new: peewee.Database) -> None:
+    """Point the models at ``new``, closing what the previous database held."""
+    old = database.obj
+    if old is not None and old is not new:
+        close_all(old)
+    database.initialize(new)
+
+
+def close_all(db: peewee.Database) -> None:
+    """Close every connection ``db`` holds (pooled ones included)."""
+    if isinstance(db, PooledPostgresqlDatabase):
+        db.close_all()
+    elif not db.is_closed():
+        db.close()
+
+
+def is_postgresql() -> bool:
+    """True when the bound database is PostgreSQL."""
+    return isinstance(database.obj, peewee.PostgresqlDatabase)

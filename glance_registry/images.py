@@ -1,0 +1,284 @@
+"""The image rules: read, create, update, delete. Called by the HTTP layer and tests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import peewee
+
+from glance_common.context import RequestContext
+from glance_registry import visibility
+from glance_registry.db import database
+from glance_registry.errors import BadRequest, Conflict, Forbidden, NotFound
+from glance_registry.models import (Image, ImageLocation, ImageMember,
+                                    ImageProperty, ImageTag)
+from glance_registry.serializers import Children, full
+from glance_registry.timestamps import utcnow
+from glance_registry.validation import (ImageChanges, check_formats,
+                                        is_uuid_like, normalize_id, parse_image)
+
+
+def load_children(image_ids: list[str]) -> Children:
+    """Live properties, tags and locations of many images: one query each."""
+    children = Children()
+    if not image_ids:
+        return children
+    for prop in (ImageProperty.select()
+                 .where(ImageProperty.image.in_(image_ids),
+                        ImageProperty.deleted == False)  # noqa: E712
+                 .order_by(ImageProperty.id)):
+        children.properties.setdefault(prop.image_id, {})[prop.name] = prop.value
+    for tag in (ImageTag.select()
+                .where(ImageTag.image.in_(image_ids),
+                       ImageTag.deleted == False)  # noqa: E712
+                .order_by(ImageTag.id)):
+        children.tags.setdefault(tag.image_id, []).append(tag.value)
+    for loc in (ImageLocation.select()
+                .where(ImageLocation.image.in_(image_ids),
+                       ImageLocation.deleted == False)  # noqa: E712
+                .order_by(ImageLocation.id)):
+        children.locations.setdefault(loc.image_id, []).append(loc)
+    return children
+
+
+def find_image(ctx: RequestContext, image_id: str) -> Image:
+    """The image if ``ctx`` may see it (deleted ones: admins only), else NotFound."""
+    if not is_uuid_like(image_id):
+        raise NotFound("No image found with ID %s" % image_id)
+    image = (Image.select()
+             .where(Image.id == normalize_id(image_id), visibility.visible(ctx))
+             .first())
+    if image is None or (image.deleted and not ctx.is_admin):
+        raise NotFound("No image found with ID %s" % image_id)
+    return image
+
+
+def find_mutable_image(ctx: RequestContext, image_id: str) -> Image:
+    """The live image if ``ctx`` may change it; 404 when hidden, 403 when only visible."""
+    image = find_image(ctx, image_id)
+    if not visibility.is_mutable(ctx, image):
+        if image.visibility == "public":
+            raise Forbidden("You are not permitted to modify this image.")
+        raise NotFound("No image found with ID %s" % image_id)
+    if image.deleted:
+        raise Forbidden("Forbidden to update deleted image.")
+    return image
+
+
+def show(image: Image) -> dict[str, Any]:
+    """The full JSON of one image, children included."""
+    return full(image, load_children([image.id]))
+
+
+def get_image(ctx: RequestContext, image_id: str) -> dict[str, Any]:
+    """One visible image as full JSON."""
+    return show(find_image(ctx, image_id))
+
+
+def create_image(ctx: RequestContext, body: Any) -> dict[str, Any]:
+    """Create an image from a POST body; return it as full JSON."""
+    changes = parse_image(body, creating=True)
+    columns = dict(changes.columns)
+    columns.setdefault("id", str(uuid.uuid4()))
+    columns.setdefault("status", "queued")
+    if not (ctx.is_admin and "owner" in columns):
+        columns["owner"] = ctx.project_id
+    columns["visibility"] = _new_visibility(ctx, changes, None)
+    columns["disk_format"], columns["container_format"] = check_formats(
+        columns.get("disk_format"), columns.get("container_format"))
+    now = utcnow()
+    columns["created_at"] = columns["updated_at"] = now
+    try:
+        with database.atomic():
+            if Image.select().where(Image.id == columns["id"]).exists():
+                raise _duplicate(columns["id"])
+            Image.insert(columns).execute()
+            _set_properties(columns["id"], changes.properties or {}, False, now)
+            _set_tags(columns["id"], changes.tags or [], now)
+            _set_locations(columns["id"], changes.locations or [], now)
+    except peewee.IntegrityError as exc:
+        raise _duplicate(columns["id"]) from exc
+    return show(Image.get_by_id(columns["id"]))
+
+
+def update_image(ctx: RequestContext, image_id: str, body: Any,
+                 from_state: str | None = None,
+                 purge_props: bool = False) -> dict[str, Any]:
+    """Apply a PUT body; with ``from_state`` only if the status still is that."""
+    changes = parse_image(body, creating=False)
+    now = utcnow()
+    with database.atomic():
+        image = find_mutable_image(ctx, image_id)
+        columns = _update_columns(ctx, image, changes)
+        columns["updated_at"] = now
+        query = Image.update(columns).where(Image.id == image.id,
+                                            Image.deleted == False)  # noqa: E712
+        if from_state is not None:
+            query = query.where(Image.status == from_state)
+        if query.execute() == 0:
+            if from_state is None:
+                raise NotFound("No image found with ID %s" % image_id)
+            raise Conflict("Image status transition from %s to %s conflict: "
+                           "the image is no longer %s."
+                           % (from_state, columns.get("status", from_state),
+                              from_state))
+        if changes.properties is not None or purge_props:
+            _set_properties(image.id, changes.properties or {}, purge_props, now)
+        if changes.tags is not None:
+            _set_tags(image.id, changes.tags, now)
+        if changes.locations is not None:
+            _set_locations(image.id, changes.locations, now)
+        return show(Image.get_by_id(image.id))
+
+
+def delete_image(ctx: RequestContext, image_id: str,
+                 status: str = "deleted") -> dict[str, Any]:
+    """Soft-delete an image; return it with its locations' new status."""
+    if status not in ("deleted", "pending_delete"):
+        raise BadRequest("Invalid status '%s' for delete." % status)
+    now = utcnow()
+    with database.atomic():
+        image = find_image(ctx, image_id)
+        if image.status == "deleted" or (image.deleted
+                                         and image.status != "pending_delete"):
+            raise NotFound("No image found with ID %s" % image_id)
+        if not visibility.is_mutable(ctx, image):
+            if image.visibility == "public":
+                raise Forbidden("You are not permitted to delete this image.")
+            raise NotFound("No image found with ID %s" % image_id)
+        if image.status == "pending_delete":
+            raise Forbidden("Image %s is already pending deletion." % image_id)
+        if image.protected:
+            raise Forbidden("Image is protected")
+        children = load_children([image.id])
+        changed = (Image.update(status=status, deleted=True, deleted_at=now,
+                                updated_at=now)
+                   .where(Image.id == image.id, Image.deleted == False)  # noqa: E712
+                   .execute())
+        if changed == 0:
+            raise NotFound("No image found with ID %s" % image_id)
+        for model in (ImageProperty, ImageTag, ImageMember):
+            _soft_delete(model, image.id, now)
+        locations = _retire_locations(children.locations.get(image.id, []),
+                                      status, now)
+        return full(Image.get_by_id(image.id), children, locations)
+
+
+def _update_columns(ctx: RequestContext, image: Image,
+                    changes: ImageChanges) -> dict[str, Any]:
+    columns = dict(changes.columns)
+    if not ctx.is_admin:
+        columns.pop("owner", None)
+    if "visibility" in columns or changes.is_public is not None:
+        columns["visibility"] = _new_visibility(ctx, changes, image.visibility)
+    if "disk_format" in columns or "container_format" in columns:
+        columns["disk_format"], columns["container_format"] = check_formats(
+            columns.get("disk_format", image.disk_format),
+            columns.get("container_format", image.container_format))
+    return columns
+
+
+def _new_visibility(ctx: RequestContext, changes: ImageChanges,
+                    current: str | None) -> str:
+    """Visibility after a create (current None) or update; public needs admin."""
+    wanted = changes.columns.get("visibility")
+    if wanted is None:
+        if changes.is_public:
+            wanted = "public"
+        elif current is None or current == "public":
+            wanted = "shared"  # v1 "not public" on create or un-publicising
+        else:
+            wanted = current
+    if wanted == "public" and current != "public" and not ctx.is_admin:
+        raise Forbidden("Only administrators may make an image public.")
+    return wanted
+
+
+def _duplicate(image_id: str) -> Conflict:
+    return Conflict("An image with identifier %s already exists" % image_id)
+
+
+def _set_properties(image_id: str, properties: dict[str, str], purge: bool,
+                    now) -> None:
+    """Merge ``properties`` into the image's (replace them all when purging)."""
+    rows = {p.name: p for p in
+            ImageProperty.select().where(ImageProperty.image == image_id)}
+    for name, value in properties.items():
+        row = rows.get(name)
+        if row is None:
+            ImageProperty.insert(image=image_id, name=name, value=value,
+                                 created_at=now, updated_at=now).execute()
+        elif row.deleted or row.value != value:
+            (ImageProperty
+             .update(value=value, deleted=False, deleted_at=None, updated_at=now)
+             .where(ImageProperty.id == row.id).execute())
+    if purge:
+        gone = [r.id for name, r in rows.items()
+                if name not in properties and not r.deleted]
+        if gone:
+            (ImageProperty.update(deleted=True, deleted_at=now, updated_at=now)
+             .where(ImageProperty.id.in_(gone)).execute())
+
+
+def _set_tags(image_id: str, tags: list[str], now) -> None:
+    """Make the image's live tags exactly ``tags``."""
+    rows = {t.value: t for t in ImageTag.select().where(ImageTag.image == image_id)}
+    for value in tags:
+        row = rows.get(value)
+        if row is None:
+            ImageTag.insert(image=image_id, value=value, created_at=now,
+                            updated_at=now).execute()
+        elif row.deleted:
+            (ImageTag.update(deleted=False, deleted_at=None, updated_at=now)
+             .where(ImageTag.id == row.id).execute())
+    gone = [r.id for value, r in rows.items() if value not in tags and not r.deleted]
+    if gone:
+        (ImageTag.update(deleted=True, deleted_at=now, updated_at=now)
+         .where(ImageTag.id.in_(gone)).execute())
+
+
+def _set_locations(image_id: str, locations: list[dict[str, Any]], now) -> None:
+    """Replace the image's live locations; rows whose URL stays keep their id."""
+    live = {loc.url: loc for loc in ImageLocation.select().where(
+        ImageLocation.image == image_id,
+        ImageLocation.deleted == False)}  # noqa: E712
+    wanted = {loc["url"] for loc in locations}
+    for url, row in live.items():
+        if url not in wanted:
+            (ImageLocation.update(status="deleted", deleted=True,
+                                  deleted_at=now, updated_at=now)
+             .where(ImageLocation.id == row.id).execute())
+    for loc in locations:
+        values = {"meta_data": json.dumps(loc["metadata"]),
+                  "status": loc["status"], "updated_at": now,
+                  "deleted": loc["status"] == "deleted",
+                  "deleted_at": now if loc["status"] == "deleted" else None}
+        row = live.get(loc["url"])
+        if row is not None:
+            ImageLocation.update(values).where(ImageLocation.id == row.id).execute()
+        else:
+            ImageLocation.insert(image=image_id, url=loc["url"],
+                                 created_at=now, **values).execute()
+
+
+def _soft_delete(model: type[peewee.Model], image_id: str, now) -> None:
+    (model.update(deleted=True, deleted_at=now, updated_at=now)
+     .where(model.image == image_id, model.deleted == False)  # noqa: E712
+     .execute())
+
+
+def _retire_locations(locations: list[ImageLocation], status: str,
+                      now) -> list[ImageLocation]:
+    """Mark an image's live locations deleted or pending_delete; return them updated."""
+    # pending_delete rows stay live (deleted false) so the scrubber finds them.
+    done = status == "deleted"
+    ids = [loc.id for loc in locations]
+    if ids:
+        (ImageLocation.update(status=status, deleted=done,
+                              deleted_at=now if done else None, updated_at=now)
+         .where(ImageLocation.id.in_(ids)).execute())
+    for loc in locations:
+        loc.status = status
+    return locations

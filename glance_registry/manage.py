@@ -1,0 +1,84 @@
+"""``glance-manage``: database administration (db sync, db version, db purge)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from oslo_config import cfg
+
+from glance_registry import db, migrations, options, purge
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``glance-manage [--config-file F] db {sync,version,purge}``."""
+    parser = argparse.ArgumentParser(prog="glance-manage")
+    parser.add_argument("--config-file", action="append", default=[],
+                        help="Configuration file (may be repeated).")
+    parser.add_argument("--config-dir", action="append", default=[],
+                        help="Directory of *.conf files (may be repeated).")
+    categories = parser.add_subparsers(dest="category", required=True)
+    db_parser = categories.add_parser("db", help="Database schema and rows.")
+    actions = db_parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("sync", help="Apply every pending migration.")
+    actions.add_parser("version", help="Print the applied schema version.")
+    purge_parser = actions.add_parser(
+        "purge", help="Remove rows soft-deleted more than N days ago.")
+    purge_parser.add_argument("--age_in_days", "--age-in-days", type=int,
+                              default=30, dest="age_in_days",
+                              help="Only rows deleted longer ago than this.")
+    purge_parser.add_argument("--max_rows", "--max-rows", type=int,
+                              default=100, dest="max_rows",
+                              help="Purge at most this many images per run.")
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> cfg.ConfigOpts:
+    """The oslo.config options the files given on the command line set."""
+    conf = cfg.ConfigOpts()
+    options.register_opts(conf)
+    argv = []
+    for path in args.config_file:
+        argv += ["--config-file", path]
+    for path in args.config_dir:
+        argv += ["--config-dir", path]
+    conf(argv, project="glance", prog="glance-manage")
+    return conf
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit status."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    conf = load_config(args)
+    database = db.make_database(conf.database.connection)
+    db.bind_database(database)
+    try:
+        return _run(args, database)
+    finally:
+        db.close_all(database)
+
+
+def _run(args: argparse.Namespace, database) -> int:
+    if args.action == "sync":
+        applied = migrations.sync(database)
+        print("Applied migrations: %s" % (", ".join(map(str, applied)) or "none"))
+        print("Database is at version %d" % migrations.current_version(database))
+    elif args.action == "version":
+        version = migrations.current_version(database)
+        print(version if version is not None else "None")
+    elif args.action == "purge":
+        if args.age_in_days < 0:
+            print("--age_in_days must be 0 or more", file=sys.stderr)
+            return 2
+        if args.max_rows is not None and args.max_rows < 1:
+            print("--max_rows must be 1 or more", file=sys.stderr)
+            return 2
+        result = purge.purge(database, args.age_in_days, args.max_rows)
+        print("Purged %d images" % result.images)
+        for table, count in result.children.items():
+            print("Purged %d rows from %s" % (count, table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Helpers the registry's unit tests share: configuration and callers."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from glance_common.context import RequestContext
+from glance_registry import options
+
+
+def make_conf(db_url: str, **overrides) -> cfg.ConfigOpts:
+    """A registry ConfigOpts on ``db_url`` that reads no files."""
+    conf = cfg.ConfigOpts()
+    options.register_opts(conf)
+    conf([], project="glance", default_config_files=[])
+    conf.set_override("connection", db_url, group="database")
+    for key, value in overrides.items():
+        conf.set_override(key, value)
+    return conf
+
+
+def headers(project: str | None = None, roles=(), user: str | None = "u1",
+            **extra) -> dict[str, str]:
+    """Context headers of a caller, asking for JSON errors."""
+    ctx = RequestContext.build(user, project, roles)
+    out = ctx.to_headers()
+    out["Accept"] = "application/json"
+    out.update(extra)
+    return out
+
+
+ADMIN = headers("admin-project", ["admin"], user="admin")
+ALICE = headers("alice")  # an ordinary project
+BOB = headers("bob")  # another ordinary project
+NOBODY = headers(None, [], user=None)  # no project, no roles
+
+
