@@ -99,8 +99,8 @@ def _non_public_kind(address: str) -> str | None:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for kind in ("unspecified", "loopback", "link_local", "private",
-                 "multicast", "reserved"):
+    for kind in ("unspecified", "loopback", "link_local", "multicast",
+                 "reserved", "private"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
     return None if ip.is_global else "non-global"

@@ -264,7 +264,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def image_server():
     """A threaded HTTP server on 127.0.0.1 serving ``images``."""
     server = ImageServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,),
+                              daemon=True)
     thread.start()
     try:
         yield server
