@@ -200,11 +200,20 @@ def _duplicate(image_id: str) -> Conflict:
     return Conflict("An image with identifier %s already exists" % image_id)
 
 
-def _set_properties(image_id: str, properties: dict[str, str], purge: bool,
-                    now) -> None:
-    """Merge ``properties`` into the image's (replace them all when purging)."""
+def _set_properties(image_id: str, properties: dict[str, str | None],
+                    purge: bool, now) -> None:
+    """Merge ``properties`` into the image's (replace them all when purging).
+
+    A None value removes that property.
+    """
     rows = {p.name: p for p in
             ImageProperty.select().where(ImageProperty.image == image_id)}
+    properties = dict(properties)
+    for name in [k for k, v in properties.items() if v is None]:
+        del properties[name]
+        if name in rows and not rows[name].deleted:
+            (ImageProperty.update(deleted=True, deleted_at=now, updated_at=now)
+             .where(ImageProperty.id == rows[name].id).execute())
     for name, value in properties.items():
         row = rows.get(name)
         if row is None:

@@ -50,7 +50,7 @@ class ImageChanges:
 
     columns: dict[str, Any]
     is_public: bool | None = None
-    properties: dict[str, str] | None = None
+    properties: dict[str, str | None] | None = None
     tags: list[str] | None = None
     locations: list[dict[str, Any]] | None = None
 
@@ -150,15 +150,15 @@ def _check_choice(columns: dict, key: str, allowed: tuple, message: str) -> None
         raise BadRequest(message % value)
 
 
-def _properties(value: Any) -> dict[str, str]:
+def _properties(value: Any) -> dict[str, str | None]:
     if not isinstance(value, dict):
         raise BadRequest("Attribute 'properties' must be an object.")
     for key, item in value.items():
         if not key or len(key) > 255:
             raise BadRequest("Property names must be 1 to 255 characters.")
-        if not isinstance(item, str):
+        if item is not None and not isinstance(item, str):
             raise BadRequest("Property '%s' must have a string value." % key)
-        if len(item) > 65535:
+        if item is not None and len(item) > 65535:
             raise BadRequest("Property '%s' is longer than 65535 characters."
                              % key)
     return dict(value)

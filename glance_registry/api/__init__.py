@@ -37,7 +37,8 @@ size, checksum``. ``size`` is null until the api sets it.
     min_disk, min_ram, checksum, os_hash_algo, os_hash_value, status (default
     queued), visibility or is_public (true -> public; otherwise shared),
     protected, os_hidden, owner (admins only; else the caller's project),
-    properties {str: str}, tags [str], locations [{url, metadata?, status?}].
+    properties {str: str} (on PUT a null value removes that property), tags
+    [str] (PUT: replaces), locations [{url, metadata?, status?}].
     Unknown fields or wrong types -> 400; duplicate id (deleted ones too)
     -> 409; public by a non-admin -> 403.
 ``PUT /images/{id}`` {"image": {...}, "from_state": s|null, "purge_props": bool}

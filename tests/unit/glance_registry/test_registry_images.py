@@ -275,3 +275,10 @@ def test_request_id_is_echoed(client):
 def test_healthcheck(client):
     response = client.get("/healthcheck")
     assert response.status_code == 200 and response.get_data() == b"OK"
+
+
+def test_a_null_property_value_removes_that_property(client, create):
+    image = create(properties={"a": "1", "b": "2"})
+    updated = client.put("/images/" + image["id"], headers=ALICE, json={
+        "image": {"properties": {"a": None, "c": "3"}}}).get_json()["image"]
+    assert updated["properties"] == {"b": "2", "c": "3"}
