@@ -104,11 +104,17 @@ def parse(headers) -> ImageMeta:
     return meta
 
 
+def _v1_value(image: dict, field: str):
+    # v1 shows a size not yet known as 0; the registry keeps null for v2.
+    value = image.get(field)
+    return 0 if field == "size" and value is None else value
+
+
 def to_headers(image: dict) -> dict[str, str]:
     """The x-image-meta-* response headers of a v1 image (nulls left out)."""
     headers = {}
     for field in FIELDS:
-        value = image.get(field)
+        value = _v1_value(image, field)
         if value is None:
             continue
         if isinstance(value, bool):
@@ -133,7 +139,7 @@ def _header_value(value: str) -> str:
 
 def to_json(image: dict) -> dict:
     """The v1 JSON view of a registry image: the fields of spec s.2.1 only."""
-    view = {field: image.get(field) for field in FIELDS}
+    view = {field: _v1_value(image, field) for field in FIELDS}
     view["properties"] = dict(image.get("properties") or {})
     return view
 
@@ -143,4 +149,4 @@ BRIEF_FIELDS = ("id", "name", "disk_format", "container_format", "size", "checks
 
 def to_brief_json(image: dict) -> dict:
     """The v1 brief list entry."""
-    return {field: image.get(field) for field in BRIEF_FIELDS}
+    return {field: _v1_value(image, field) for field in BRIEF_FIELDS}
