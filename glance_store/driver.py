@@ -105,7 +105,7 @@ class ImageData:
 
 
 def check_range(size: int, offset: int, length: int | None) -> int:
-    """Return how many bytes a read of ``size`` bytes from ``offset`` yields."""
+    """How many bytes a read of a ``size``-byte image from ``offset`` gives."""
     if offset < 0 or (length is not None and length < 0):
         raise exceptions.InvalidRange(
             f"offset {offset} and length {length} must not be negative")
@@ -117,7 +117,7 @@ def check_range(size: int, offset: int, length: int | None) -> int:
 
 
 class Driver:
-    """Base of every store driver; the contract is in this module's docstring."""
+    """Base of every store driver; the contract is in the module docstring."""
 
     name: ClassVar[str]
     schemes: ClassVar[tuple[str, ...]] = ()

@@ -1,4 +1,4 @@
-"""The verifying reader: the one place image bytes are counted, capped and hashed.
+"""The verifying reader: where image bytes are counted, capped and hashed.
 
 A driver receives a ``VerifyingReader`` and only moves bytes: it iterates the
 reader (or calls ``read(n)``) until it is exhausted. The reader raises
@@ -51,7 +51,7 @@ class Digest:
 
 
 def check_hashing_algorithm(name: str) -> str:
-    """Return ``name`` if hashlib can give a fixed-length hex digest with it."""
+    """Return ``name`` if hashlib gives a fixed-length hex digest with it."""
     try:
         hashlib.new(name).hexdigest()
     except (ValueError, TypeError) as exc:
@@ -106,7 +106,7 @@ class _HashWorker:
 
 
 class VerifyingReader:
-    """Wraps an input stream; counts, caps and hashes the bytes read through it.
+    """Wraps an input stream; counts, caps and hashes the bytes read from it.
 
     ``size`` is the declared size (None when unknown, e.g. a chunked upload),
     ``checksum`` the expected md5 hex digest, ``cap`` the most bytes

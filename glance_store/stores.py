@@ -105,7 +105,7 @@ class Stores:
 
     @property
     def url_filter(self) -> url_filter.URLFilter:
-        """The [import_filtering_opts] rules remote URLs are checked against."""
+        """The [import_filtering_opts] rules remote URLs must pass."""
         return self._url_filter
 
     def driver(self, store: str) -> Driver:
@@ -118,7 +118,7 @@ class Stores:
                 f"{', '.join(self._drivers)}") from None
 
     def driver_for(self, location: str) -> Driver:
-        """The driver serving ``location``'s scheme; UnknownScheme otherwise."""
+        """The driver for ``location``'s scheme; UnknownScheme otherwise."""
         scheme, sep, _ = location.partition("://") if isinstance(
             location, str) else ("", "", "")
         if not sep or not scheme:
@@ -157,7 +157,7 @@ class Stores:
 
     def get(self, location: str, offset: int = 0,
             length: int | None = None) -> ImageData:
-        """Stream the image at ``location`` from ``offset``; a context manager."""
+        """Stream the image at ``location`` from ``offset``; close it after."""
         return self.driver_for(location).get(location, offset, length)
 
     def get_size(self, location: str) -> int:
@@ -173,7 +173,7 @@ class Stores:
         driver.delete(location)
 
     def check_url(self, url: str) -> url_filter.CheckedURL:
-        """Check a remote URL against [import_filtering_opts]; URLNotAllowed."""
+        """Check a remote URL; raise URLNotAllowed if it is refused."""
         return url_filter.check_url(url, self._url_filter)
 
     def _writable(self) -> list[str]:

@@ -61,7 +61,8 @@ class URLFilter:
         """Build a filter from option-style lists."""
         return cls(
             allowed_schemes=frozenset(s.lower() for s in allowed_schemes),
-            disallowed_schemes=frozenset(s.lower() for s in disallowed_schemes),
+            disallowed_schemes=frozenset(
+                s.lower() for s in disallowed_schemes),
             allowed_hosts=frozenset(map(_normal_host, allowed_hosts)),
             disallowed_hosts=frozenset(map(_normal_host, disallowed_hosts)),
             allowed_ports=frozenset(allowed_ports),
@@ -129,11 +130,13 @@ def check_url(url: str, url_filter: URLFilter,
         raise exceptions.URLNotAllowed(f"{url} has an invalid port") from None
     if port is None:
         raise exceptions.URLNotAllowed(f"{url} names no port")
-    if not _listed(host, url_filter.allowed_hosts, url_filter.disallowed_hosts):
+    if not _listed(host, url_filter.allowed_hosts,
+                   url_filter.disallowed_hosts):
         raise exceptions.URLNotAllowed(
             f"host {host!r} of {url} is not allowed; see "
             f"[import_filtering_opts] allowed_hosts and disallowed_hosts")
-    if not _listed(port, url_filter.allowed_ports, url_filter.disallowed_ports):
+    if not _listed(port, url_filter.allowed_ports,
+                   url_filter.disallowed_ports):
         raise exceptions.URLNotAllowed(
             f"port {port} of {url} is not allowed; see "
             f"[import_filtering_opts] allowed_ports")

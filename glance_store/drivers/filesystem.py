@@ -235,7 +235,7 @@ class FilesystemDriver(Driver):
                     f"image data for {image_id} already exists in {datadir}")
 
     def _choose_datadir(self, size: int) -> str:
-        """Highest priority with room for ``size``; then the most free space."""
+        """Highest priority with room for ``size``, then most free space."""
         free = {datadir: self._free_space(datadir)
                 for datadir, _ in self._datadirs}
         for priority in sorted({p for _, p in self._datadirs}, reverse=True):

@@ -48,7 +48,7 @@ class Source:
 
 
 class FailingDiskDriver(FilesystemDriver):
-    """A file driver whose disk fails with ``err`` once ``capacity`` bytes are written.
+    """A file driver whose disk fails with ``err`` past ``capacity`` bytes.
 
     Used only where the real failure cannot be produced (no tmpfs mount).
     """
@@ -274,4 +274,3 @@ def image_server():
         server.shutdown()
         server.server_close()
         thread.join()
-

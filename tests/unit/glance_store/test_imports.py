@@ -9,7 +9,8 @@ import sys
 
 def modules_after(code: str) -> set[str]:
     """The modules loaded by running ``code`` in a fresh interpreter."""
-    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    script = (code + "\nimport json, sys\n"
+              "print(json.dumps(sorted(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", script], check=True,
                          capture_output=True, text=True).stdout
     return set(json.loads(out.splitlines()[-1]))
