@@ -115,9 +115,11 @@ def postgres_registry_url(postgres):
 def empty_registry_tables(postgres: PostgresServer, url: str) -> None:
     """Remove every row but the schema version from a registry database."""
     with postgres.admin_connection(url.rsplit("/", 1)[1]) as conn:
-        conn.cursor().execute(
-            "TRUNCATE image_properties, image_tags, image_locations, "
-            "image_members, images")
+        cur = conn.cursor()
+        # DELETE beats TRUNCATE on tables this small (no file rewrites).
+        for table in ("image_properties", "image_tags", "image_locations",
+                      "image_members", "images"):
+            cur.execute("DELETE FROM %s" % table)
     conn.close()
 
 

@@ -1,0 +1,45 @@
+"""Migrations from an empty database, and glance-manage db sync / db version."""
+
+from __future__ import annotations
+
+from glance_registry import db, manage, migrations
+from glance_registry.models import ALL_MODELS, SchemaVersion
+from tests.daemons import write_config
+
+
+def _config(tmp_path, url):
+    return str(write_config(tmp_path / "glance-manage.conf",
+                            {"database": {"connection": url}}))
+
+
+def test_sync_from_empty_builds_the_schema_the_models_describe(empty_db_url):
+    database = db.make_database(empty_db_url)
+    try:
+        assert migrations.current_version(database) is None
+        assert migrations.sync(database) == [m.version for m in migrations.available()]
+        assert migrations.current_version(database) == migrations.head_version()
+        assert migrations.sync(database) == []
+        tables = set(database.get_tables())
+        for model in ALL_MODELS + (SchemaVersion,):
+            table = model._meta.table_name
+            assert table in tables
+            columns = {c.name for c in database.get_columns(table)}
+            assert columns == {f.column_name for f in model._meta.sorted_fields}, table
+        indexed = {tuple(i.columns) for i in database.get_indexes("images")}
+        assert ("deleted", "status") in indexed and ("created_at", "id") in indexed
+        member_indexes = {tuple(i.columns) for i in database.get_indexes("image_members")}
+        assert ("member",) in member_indexes and ("image_id",) in member_indexes
+    finally:
+        db.close_all(database)
+
+
+def test_glance_manage_db_sync_and_version(empty_db_url, tmp_path, capsys):
+    config = _config(tmp_path, empty_db_url)
+    assert manage.main(["--config-file", config, "db", "version"]) == 0
+    assert capsys.readouterr().out.strip() == "None"
+    assert manage.main(["--config-file", config, "db", "sync"]) == 0
+    assert "Applied migrations: 1" in capsys.readouterr().out
+    assert manage.main(["--config-file", config, "db", "version"]) == 0
+    assert capsys.readouterr().out.strip() == str(migrations.head_version())
+    assert manage.main(["--config-file", config, "db", "sync"]) == 0
+    assert "Applied migrations: none" in capsys.readouterr().out
