@@ -23,3 +23,24 @@ def test_a_request_without_context_headers_is_anonymous(app):
         ctx = auth.context_from_request(flask.request, "req-1")
     assert (ctx.user_id, ctx.project_id, ctx.roles, ctx.is_admin) == (
         None, None, (), False)
+
+
+def test_healthcheck_is_503_when_the_database_does_not_answer(tmp_path):
+    from glance_registry import db
+    from glance_registry.app import create_app
+    from registry_support import make_conf
+    url = "sqlite:///%s" % (tmp_path / "missing-dir" / "glance.sqlite")
+    app = create_app(make_conf(url))
+    try:
+        response = app.test_client().get("/healthcheck")
+        assert response.status_code == 503
+    finally:
+        db.close_all(db.database.obj)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    from glance_registry import db
+    database = db.make_database("sqlite:///%s" % (tmp_path / "g.sqlite"))
+    with database.connection_context():
+        assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
