@@ -1,0 +1,1 @@
+"""The ``glance`` command: a client of the public Images API v1 only."""
