@@ -29,6 +29,10 @@ The contract:
     The image's size in bytes.
 ``delete(location)``
     Remove the image; ``NotFound`` if it is already gone.
+``discard_partial(image_id) -> int``
+    Remove what an upload of ``image_id`` left behind when its process
+    died mid-write (it had no chance to clean up); returns how many pieces
+    were removed. Callers make sure no upload of that id is still running.
 
 Missing data is ``NotFound``; a malformed or foreign location is
 ``BadStoreURI``. A new driver joins the contract suite in
@@ -146,3 +150,7 @@ class Driver:
         """Remove the image at ``location``."""
         raise exceptions.ReadOnlyStore(
             f"the {self.name!r} store cannot delete image data")
+
+    def discard_partial(self, image_id: str) -> int:
+        """Remove data a dead upload of ``image_id`` left; none by default."""
+        return 0

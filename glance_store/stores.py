@@ -172,6 +172,12 @@ class Stores:
                 f"store {driver.name!r} cannot delete {location}")
         driver.delete(location)
 
+    def discard_partial(self, image_id: str) -> int:
+        """Remove what dead uploads of ``image_id`` left in every store."""
+        return sum(driver.discard_partial(image_id)
+                   for driver in self._drivers.values()
+                   if Capability.WRITE in driver.capabilities)
+
     def check_url(self, url: str) -> url_filter.CheckedURL:
         """Check a remote URL; raise URLNotAllowed if it is refused."""
         return url_filter.check_url(url, self._url_filter)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import logging
 import os
 import re
@@ -42,8 +43,6 @@ def _storage_error(exc: OSError, doing: str) -> exceptions.GlanceStoreError:
         return exceptions.StorageWriteDenied(
             f"the image store may not write ({reason}) while {doing}; check "
             f"the data directory's ownership, permissions and mount options")
-    if exc.errno == errno.ENOENT:
-        return exceptions.NotFound(f"no image data ({reason}) while {doing}")
     return exceptions.GlanceStoreError(f"{doing} failed: {reason}")
 
 
@@ -51,6 +50,11 @@ def _storage_error(exc: OSError, doing: str) -> exceptions.GlanceStoreError:
 def _storage_errors(doing: str) -> Iterator[None]:
     try:
         yield
+    except FileNotFoundError as exc:
+        # Mid-upload, a vanished file is the store's fault, not the caller's.
+        raise exceptions.GlanceStoreError(
+            f"{doing} failed: {exc.strerror}; was the file removed "
+            f"meanwhile?") from exc
     except OSError as exc:
         raise _storage_error(exc, doing) from exc
 
@@ -218,8 +222,30 @@ class FilesystemDriver(Driver):
     def delete(self, location: str) -> None:
         """Remove the file; NotFound if it is gone."""
         path = self._path(location)
-        with _storage_errors(f"deleting {path}"):
+        try:
             os.unlink(path)
+        except FileNotFoundError as exc:
+            raise exceptions.NotFound(f"no image data at {location}") from exc
+        except OSError as exc:
+            raise _storage_error(exc, f"deleting {path}") from exc
+
+    def discard_partial(self, image_id: str) -> int:
+        """Remove ``.<image_id>.*.part`` files a killed upload left."""
+        self._check_image_id(image_id)
+        removed = 0
+        for datadir, _ in self._datadirs:
+            pattern = f".{glob.escape(image_id)}.*.part"
+            for path in glob.glob(os.path.join(glob.escape(datadir),
+                                               pattern)):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise _storage_error(
+                        exc, f"removing partial data {path}") from exc
+                removed += 1
+        return removed
 
     def _check_image_id(self, image_id: str) -> None:
         if not isinstance(image_id, str) or not _SAFE_IMAGE_ID.fullmatch(

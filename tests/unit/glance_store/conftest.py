@@ -7,7 +7,9 @@ import http.server
 import os
 import re
 import shutil
+import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import urllib.parse
@@ -171,6 +173,11 @@ class ImageServer(http.server.ThreadingHTTPServer):
         self.images: dict[str, bytes] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self.release = threading.Event()
+        self.errors: list[BaseException] = []
+
+    def handle_error(self, request, client_address) -> None:
+        # Clients that hang up (TLS refusals, timeouts) are expected here.
+        self.errors.append(sys.exc_info()[1])
 
     @property
     def port(self) -> int:
@@ -271,6 +278,38 @@ def image_server():
         yield server
     finally:
         server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory):
+    """A self-signed certificate for images.test: (cert path, key path)."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+         "-subj", "/CN=images.test", "-addext",
+         "subjectAltName=DNS:images.test", "-keyout", str(key),
+         "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def tls_image_server(tls_cert):
+    """The image server speaking https with the images.test certificate."""
+    server = ImageServer()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_cert)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,),
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
         server.shutdown()
         server.server_close()
         thread.join()

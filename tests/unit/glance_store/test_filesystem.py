@@ -286,3 +286,45 @@ def test_from_conf_creates_missing_datadirs(tmp_path):
     assert stores.driver("file").datadirs == [
         (f"{tmp_path}/a", 1), (f"{tmp_path}/b", 2)]
     assert os.path.isdir(tmp_path / "a") and os.path.isdir(tmp_path / "b")
+
+
+def test_discard_partial_removes_what_a_killed_upload_left(
+        tmp_path, source, list_files):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    driver = FilesystemDriver([(str(one), 0), (str(two), 10)])
+    (one / ".img.0123abcd.part").write_bytes(b"partial")
+    (two / ".img.4567cdef.part").write_bytes(b"partial")
+    (two / ".img-2.89abcdef.part").write_bytes(b"another image's")
+    add(driver, "img", source(b"complete"))
+
+    assert driver.discard_partial("img") == 2
+
+    assert list_files(one, two) == [str(two / ".img-2.89abcdef.part"),
+                                    str(two / "img")]
+
+
+def test_discard_partial_refuses_an_unsafe_image_id(file_driver):
+    with pytest.raises(exceptions.InvalidImageId):
+        file_driver.discard_partial("*")
+
+
+def test_a_temporary_file_removed_mid_upload_is_a_store_error(
+        file_driver, datadir, source, list_files):
+    class Sweeper:
+        """A stream during whose reading the partial file is swept away."""
+
+        def __init__(self):
+            self.reads = 0
+
+        def read(self, n):
+            self.reads += 1
+            if self.reads == 2:
+                file_driver.discard_partial("img")
+            return b"x" if self.reads <= 2 else b""
+
+    with pytest.raises(exceptions.GlanceStoreError, match="removed") as raised:
+        add(file_driver, "img", Sweeper(), chunk_size=1)
+
+    assert not isinstance(raised.value, exceptions.NotFound)
+    assert list_files(datadir) == []

@@ -168,6 +168,51 @@ def test_the_driver_is_read_only(driver, server):
         driver.delete(server.url("/images/cirros"))
 
 
+# --- TLS, connecting to the checked address --------------------------
+
+def tls_driver(server, tls_cert, **kwargs):
+    return HttpDriver(
+        URLFilter.from_lists(allowed_hosts=["images.test", "other.test"],
+                             allowed_ports=[server.port]),
+        resolver=lambda host, port: ["127.0.0.1"], **kwargs)
+
+
+def test_https_verifies_the_certificate_against_the_url_host(
+        tls_image_server, tls_cert):
+    tls_image_server.images["cirros"] = IMAGE
+    driver = tls_driver(tls_image_server, tls_cert, ca_file=tls_cert[0])
+    url = f"https://images.test:{tls_image_server.port}/images/cirros"
+
+    assert read_all(driver, url) == IMAGE
+
+
+def test_https_refuses_a_certificate_for_another_host(tls_image_server,
+                                                      tls_cert):
+    driver = tls_driver(tls_image_server, tls_cert, ca_file=tls_cert[0])
+    url = f"https://other.test:{tls_image_server.port}/images/cirros"
+
+    with pytest.raises(exceptions.RemoteServiceUnavailable, match="TLS"):
+        driver.get(url)
+
+
+def test_https_refuses_an_untrusted_certificate(tls_image_server, tls_cert):
+    driver = tls_driver(tls_image_server, tls_cert)
+    url = f"https://images.test:{tls_image_server.port}/images/cirros"
+
+    with pytest.raises(exceptions.RemoteServiceUnavailable, match="TLS"):
+        driver.get(url)
+
+
+@pytest.mark.filterwarnings(
+    "ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_https_insecure_skips_verification(tls_image_server, tls_cert):
+    tls_image_server.images["cirros"] = IMAGE
+    driver = tls_driver(tls_image_server, tls_cert, insecure=True)
+    url = f"https://other.test:{tls_image_server.port}/images/cirros"
+
+    assert driver.get_size(url) == len(IMAGE)
+
+
 # --- The URL filter -----------------------------------------------------
 
 def fake_dns(table):

@@ -159,3 +159,10 @@ def test_two_drivers_claiming_one_scheme_is_a_configuration_error(
 
     with pytest.raises(exceptions.BadStoreConfiguration, match="file://"):
         Stores({"file": file_driver, "other": Other()}, default_store="file")
+
+
+def test_discard_partial_sweeps_every_writable_store(stores, tmp_path):
+    (tmp_path / "images" / ".img.00ff.part").write_bytes(b"partial")
+
+    assert stores.discard_partial("img") == 1
+    assert list((tmp_path / "images").iterdir()) == []
