@@ -141,8 +141,13 @@ def _after_marker(ctx: RequestContext, query: ListQuery,
 
 
 def _admin_scope(ctx: RequestContext, value: str | None) -> str:
-    if not ctx.is_admin or value is None:
+    if not ctx.is_admin:
         return visibility.AS_USER
+    if value is None:
+        # "Admin as user" shows what the admin's project sees; an admin with
+        # no project (noauth, the embedded default) has none to stand in for,
+        # and would otherwise see none of the images it made.
+        return visibility.AS_USER if ctx.project_id else visibility.ALL
     try:
         return _IS_PUBLIC_SCOPES[value.strip().lower()]
     except KeyError:

@@ -88,3 +88,11 @@ def test_a_removed_member_no_longer_sees_the_image(client, images):
     client.delete("/images/%s/members/bob" % image_id, headers=ALICE)
     assert client.get("/images/" + image_id, headers=BOB).status_code == 404
     assert image_id not in _listed(client, "bob")
+
+
+def test_an_admin_without_a_project_lists_everything_by_default(client, images):
+    # noauth's admin has no project to "stand in" for; as_user would show it
+    # none of the ownerless images it creates.
+    projectless_admin = headers(None, ["admin"], user=None)
+    response = client.get("/images/detail", headers=projectless_admin)
+    assert {i["id"] for i in response.get_json()["images"]} == set(images.values())
