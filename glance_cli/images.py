@@ -57,7 +57,8 @@ class ImagesAPI:
         if len(matches) > 1:
             raise CommandError("Multiple images are named '%s'; use an ID: %s"
                                % (name_or_id, ", ".join(m["id"] for m in matches)))
-        return matches[0]
+        # HEAD again so that a name shows exactly what its id would.
+        return self.head(matches[0]["id"])
 
     def list(self, filters: Iterable[tuple[str, Any]], page_size: int = DEFAULT_PAGE_SIZE,
              sort_key: str = "name", sort_dir: str = "asc") -> Iterator[dict[str, Any]]:
