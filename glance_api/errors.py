@@ -64,6 +64,8 @@ class ServiceUnavailable(ApiError):
 # What each store failure means to a client.
 STORE_STATUS = [
     (store_exc.NotFound, 404),
+    (store_exc.Duplicate, 409),
+    (store_exc.InvalidRange, 416),
     (store_exc.StorageFull, 413),
     (store_exc.SizeLimitExceeded, 413),
     (store_exc.StorageWriteDenied, 503),
