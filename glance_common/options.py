@@ -17,6 +17,7 @@ def server_opts(default_port: int) -> list[cfg.Opt]:
         cfg.PortOpt("bind_port", default=default_port,
                     help="TCP port to listen on."),
         cfg.IntOpt("workers", default=os.cpu_count() or 1, min=1,
+                   sample_default="<number of CPUs>",
                    help="Number of worker processes (default: one per CPU)."),
         cfg.IntOpt("threads", default=8, min=1,
                    help="Threads per worker process; each serves one request "
