@@ -47,6 +47,8 @@ def keystone_login(args: argparse.Namespace, verify: bool | str) -> tuple[str, s
     except ks_exc.ConnectionError as exc:
         raise CommandError("Unable to reach Keystone at %s: %s"
                            % (args.os_auth_url, _first_line(exc))) from exc
+    except ks_exc.EndpointNotFound:
+        endpoint = None
     except ks_exc.ClientException as exc:
         raise CommandError("Keystone authentication failed: %s" % _first_line(exc)) from exc
     if not endpoint:
