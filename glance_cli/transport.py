@@ -91,17 +91,17 @@ def error_from_response(resp: requests.Response) -> HTTPError:
         if not message and isinstance(nested, dict):
             message = str(nested.get("message") or "")
     elif text:
-        message = _plain_message(text, resp.status_code)
+        message = _plain_message(text, "%d %s" % (resp.status_code, title))
     cls = NotFound if resp.status_code == 404 else HTTPError
     resp.close()
     return cls(resp.status_code, title, message)
 
 
-def _plain_message(text: str, status: int) -> str:
+def _plain_message(text: str, status_line: str) -> str:
     """One line out of a text or HTML error body, without its status line."""
-    lines = [re.sub(r"<[^>]+>", " ", line).strip() for line in text.splitlines()]
-    lines = [" ".join(line.split()) for line in lines if line.strip()]
-    kept = [line for line in lines if not line.startswith(str(status))]
+    text = re.sub(r"<[^>]+>", "\n", text)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    kept = [line for line in lines if line and line != status_line]
     return ": ".join(dict.fromkeys(kept))[:500]
 
 
