@@ -17,7 +17,8 @@ class HTTPError(CommandError):
     def __init__(self, status: int, title: str, message: str = ""):
         self.status = status
         self.title = title
-        self.message = message
+        # A server message may span lines; the user gets one.
+        self.message = message = " ".join(message.split())
         text = "HTTP %d %s" % (status, title)
         super().__init__(text + ": " + message if message else text)
 

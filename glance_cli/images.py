@@ -119,12 +119,12 @@ class ImagesAPI:
     def add_member(self, image_id: str, tenant: str, can_share: bool) -> None:
         """Add ``tenant`` as a member of the image, or set its ``can_share``."""
         body = json.dumps({"member": {"can_share": can_share}})
-        self.transport.request("PUT", "/v1/images/%s/members/%s" % (_seg(image_id), _seg(tenant)),
-                               headers=JSON, data=body).close()
+        self.transport.request("PUT", _member_path(image_id, tenant), headers=JSON,
+                               data=body).close()
 
     def remove_member(self, image_id: str, tenant: str) -> None:
         """Remove ``tenant`` from the image's members."""
-        self.transport.request("DELETE", "/v1/images/%s/members/%s" % (_seg(image_id), _seg(tenant)),
+        self.transport.request("DELETE", _member_path(image_id, tenant),
                                headers=OCTET).close()
 
 
@@ -143,3 +143,7 @@ def _json(resp: requests.Response) -> dict[str, Any]:
 def _seg(value: str) -> str:
     """One path segment, escaped so that "/" or "?" in a name cannot re-route it."""
     return quote(value, safe="")
+
+
+def _member_path(image_id: str, tenant: str) -> str:
+    return "/v1/images/%s/members/%s" % (_seg(image_id), _seg(tenant))
