@@ -16,7 +16,8 @@ store_opts = [
     cfg.ListOpt(
         "stores", default=["file", "http"],
         help="Storage backends this service may use, by name. 'file' keeps "
-             "image data on local (or mounted) disk; 'http' reads images "
+             "image data on local (or mounted) disk; 'swift' in an OpenStack "
+             "Swift container; 's3' in an S3 bucket; 'http' reads images "
              "from remote http(s) URLs and cannot store new data. A backend "
              "missing from this list is never loaded, and locations with its "
              "scheme cannot be read."),
@@ -64,6 +65,143 @@ http_opts = [
              "use only for testing."),
 ]
 
+swift_opts = [
+    cfg.StrOpt(
+        "swift_store_auth_address",
+        help="The authentication URL of the Swift cluster the 'swift' "
+             "backend writes to: a tempauth URL such as "
+             "http://swift.example.com:8080/auth/v1.0 (with "
+             "swift_store_auth_version = 1) or a Keystone URL such as "
+             "https://keystone.example.com:5000/v3. Image locations are "
+             "built from it (swift+http:// or swift+https://), so keep it "
+             "stable: a location naming another auth address is refused."),
+    cfg.StrOpt(
+        "swift_store_user",
+        help="The Swift account to store images in. tempauth: "
+             "'account:user' (e.g. 'glance:glance'); Keystone: "
+             "'project:user', the project owning the container."),
+    cfg.StrOpt(
+        "swift_store_key", secret=True,
+        help="The password (tempauth key) of swift_store_user. It is never "
+             "written into image locations."),
+    cfg.StrOpt(
+        "swift_store_auth_version", default="3", choices=["1", "2", "3"],
+        help="How to authenticate: '1' is Swift's own tempauth/swauth, "
+             "'3' is Keystone v3 (domains from swift_store_user_domain_name "
+             "and swift_store_project_domain_name), '2' is the retired "
+             "Keystone v2.0 API. Glance's default was '2'."),
+    cfg.StrOpt(
+        "swift_store_user_domain_name", default="Default",
+        help="Keystone v3 only: the domain of swift_store_user."),
+    cfg.StrOpt(
+        "swift_store_project_domain_name", default="Default",
+        help="Keystone v3 only: the domain of the project named in "
+             "swift_store_user."),
+    cfg.StrOpt(
+        "swift_store_region",
+        help="Keystone only: the region whose object-store endpoint to use "
+             "when the catalog lists several. Unset takes the first one."),
+    cfg.StrOpt(
+        "swift_store_endpoint_type", default="publicURL",
+        choices=["publicURL", "internalURL", "adminURL"],
+        help="Keystone only: which catalog endpoint of the object store to "
+             "use; 'internalURL' keeps image traffic off public networks."),
+    cfg.StrOpt(
+        "swift_store_service_type", default="object-store",
+        help="Keystone only: the catalog service type of the object store."),
+    cfg.StrOpt(
+        "swift_store_endpoint",
+        help="A storage URL to use instead of the one the auth service "
+             "returns, e.g. https://swift.internal:8080/v1/AUTH_glance. "
+             "Unset uses the auth service's answer."),
+    cfg.StrOpt(
+        "swift_store_container", default="glance",
+        help="The container that holds image objects and their segments."),
+    cfg.BoolOpt(
+        "swift_store_create_container_on_put", default=False,
+        help="Create swift_store_container on the first upload if it does "
+             "not exist. When false, uploads fail until an operator creates "
+             "it."),
+    cfg.IntOpt(
+        "swift_store_large_object_size", default=5 * 1024, min=1,
+        help="Size in MB above which an image is stored as segments of "
+             "swift_store_large_object_chunk_size MB plus a manifest object "
+             "(a Dynamic Large Object, named as Glance names them). Keep it "
+             "at or below the cluster's max_file_size (5 GiB by default). "
+             "An image of unknown size is segmented once it outgrows one "
+             "segment."),
+    cfg.IntOpt(
+        "swift_store_large_object_chunk_size", default=200, min=1,
+        help="Size in MB of each segment of a segmented image; at most the "
+             "cluster's max_file_size. Segments are streamed, not held in "
+             "memory."),
+    cfg.IntOpt(
+        "swift_store_retry_get_count", default=3, min=0,
+        help="How many times a download that breaks mid-stream is resumed "
+             "from where it stopped (a ranged GET) before the client sees "
+             "an error. Glance's default was 0."),
+    cfg.StrOpt(
+        "swift_store_cacert",
+        help="CA bundle to verify the Swift and Keystone https endpoints. "
+             "Unset means the system's trusted CAs."),
+    cfg.BoolOpt(
+        "swift_store_auth_insecure", default=False,
+        help="Skip certificate verification of the Swift and Keystone https "
+             "endpoints. Use only for testing."),
+]
+
+s3_opts = [
+    cfg.StrOpt(
+        "s3_store_host",
+        help="The S3 endpoint the 's3' backend writes to, e.g. "
+             "https://s3.eu-west-1.amazonaws.com or http://10.0.0.5:8080. "
+             "Without a scheme, http is used. Image locations are built "
+             "from it (s3:// for http, s3+https:// for https)."),
+    cfg.StrOpt(
+        "s3_store_access_key", secret=True,
+        help="The S3 access key id. It is never written into image "
+             "locations."),
+    cfg.StrOpt(
+        "s3_store_secret_key", secret=True,
+        help="The S3 secret access key. It is never written into image "
+             "locations."),
+    cfg.StrOpt(
+        "s3_store_bucket",
+        help="The bucket that holds image objects; S3 bucket names are "
+             "lowercase letters, digits, '.' and '-'."),
+    cfg.BoolOpt(
+        "s3_store_create_bucket_on_put", default=False,
+        help="Create s3_store_bucket on the first upload if it does not "
+             "exist. When false, uploads fail until an operator creates it."),
+    cfg.StrOpt(
+        "s3_store_bucket_url_format", default="auto",
+        choices=["auto", "path", "virtual"],
+        help="How requests name the bucket: 'virtual' as a host name "
+             "(bucket.s3.example.com), 'path' in the URL path "
+             "(s3.example.com/bucket, needed for IP addresses and most "
+             "self-hosted S3 services), 'auto' lets the client choose."),
+    cfg.StrOpt(
+        "s3_store_region_name", default="",
+        help="The S3 region to sign requests for; empty means us-east-1."),
+    cfg.IntOpt(
+        "s3_store_large_object_size", default=100, min=1,
+        help="Size in MB above which an image is sent as a multipart "
+             "upload. An image of unknown size goes multipart once it "
+             "outgrows one part."),
+    cfg.IntOpt(
+        "s3_store_large_object_chunk_size", default=10, min=5,
+        help="Size in MB of the first parts of a multipart upload (S3 "
+             "needs at least 5). Parts grow as needed to stay within S3's "
+             "10,000-part limit, so a 5 TiB image of unknown size still "
+             "fits. One part at a time is spooled to a temporary file "
+             "(in memory up to 16 MiB), so keep TMPDIR on a disk with room "
+             "for a part."),
+    cfg.StrOpt(
+        "s3_store_cacert",
+        help="CA bundle to verify an https S3 endpoint. Unset means the "
+             "system's trusted CAs."),
+]
+
 import_filtering_opts = [
     cfg.ListOpt(
         "allowed_schemes", item_type=types.String(), default=["http", "https"],
@@ -100,7 +238,8 @@ import_filtering_opts = [
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """The options for oslo-config-generator, as [(group, opts)]."""
     return [
-        (STORE_GROUP, store_opts + filesystem_opts + http_opts),
+        (STORE_GROUP, store_opts + filesystem_opts + http_opts + swift_opts
+         + s3_opts),
         (IMPORT_FILTERING_GROUP, import_filtering_opts),
     ]
 

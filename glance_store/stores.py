@@ -24,6 +24,7 @@ from glance_store.reader import (Readable, VerifyingReader,
 DRIVERS = {
     "file": "glance_store.drivers.filesystem:FilesystemDriver",
     "http": "glance_store.drivers.http:HttpDriver",
+    "swift": "glance_store.drivers.swift:SwiftDriver",
 }
 
 

@@ -15,7 +15,20 @@ def test_option_names_are_pinned():
             "default_store", "filesystem_store_chunk_size",
             "filesystem_store_datadir", "filesystem_store_datadirs",
             "filesystem_store_file_perm", "https_ca_certificates_file",
-            "https_insecure", "stores"],
+            "https_insecure", "s3_store_access_key", "s3_store_bucket",
+            "s3_store_bucket_url_format", "s3_store_cacert",
+            "s3_store_create_bucket_on_put", "s3_store_host",
+            "s3_store_large_object_chunk_size", "s3_store_large_object_size",
+            "s3_store_region_name", "s3_store_secret_key", "stores",
+            "swift_store_auth_address", "swift_store_auth_insecure",
+            "swift_store_auth_version", "swift_store_cacert",
+            "swift_store_container", "swift_store_create_container_on_put",
+            "swift_store_endpoint", "swift_store_endpoint_type",
+            "swift_store_key", "swift_store_large_object_chunk_size",
+            "swift_store_large_object_size",
+            "swift_store_project_domain_name", "swift_store_region",
+            "swift_store_retry_get_count", "swift_store_service_type",
+            "swift_store_user", "swift_store_user_domain_name"],
         "import_filtering_opts": [
             "allowed_hosts", "allowed_ports", "allowed_schemes",
             "disallowed_hosts", "disallowed_ports", "disallowed_schemes"],
@@ -37,6 +50,13 @@ def test_defaults_match_glance():
     assert conf.glance_store.default_store == "file"
     assert conf.glance_store.filesystem_store_datadir == \
         "/var/lib/glance/images"
+    assert conf.glance_store.swift_store_container == "glance"
+    assert conf.glance_store.swift_store_large_object_size == 5120
+    assert conf.glance_store.swift_store_large_object_chunk_size == 200
+    assert conf.glance_store.swift_store_create_container_on_put is False
+    assert conf.glance_store.s3_store_large_object_size == 100
+    assert conf.glance_store.s3_store_large_object_chunk_size == 10
+    assert conf.glance_store.s3_store_bucket_url_format == "auto"
     assert conf.import_filtering_opts.allowed_schemes == ["http", "https"]
     assert conf.import_filtering_opts.allowed_ports == [80, 443]
     assert conf.import_filtering_opts.allowed_hosts == []
