@@ -23,8 +23,12 @@ def test_glance_all_serves_and_ctrl_c_stops_both(tmp_path):
         text=True, env=dict(os.environ, PYTHONPATH=str(daemons.REPO_ROOT)),
         start_new_session=True)
     try:
-        banner = proc.stdout.readline()
-        assert "http://127.0.0.1:%d/" % api_port in banner, banner
+        output = ""
+        while "serving" not in output:
+            line = proc.stdout.readline()
+            assert line, "glance-all exited early:\n" + output
+            output += line
+        assert "http://127.0.0.1:%d/" % api_port in output, output
         url = "http://127.0.0.1:%d" % api_port
         created = requests.post(url + "/v1/images", data=iter([b"hello"]), headers={
             "x-image-meta-name": "first", "x-image-meta-disk_format": "raw",
