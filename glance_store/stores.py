@@ -25,6 +25,7 @@ DRIVERS = {
     "file": "glance_store.drivers.filesystem:FilesystemDriver",
     "http": "glance_store.drivers.http:HttpDriver",
     "swift": "glance_store.drivers.swift:SwiftDriver",
+    "s3": "glance_store.drivers.s3:S3Driver",
 }
 
 

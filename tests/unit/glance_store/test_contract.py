@@ -73,8 +73,45 @@ def _segmented_swift_backend(request, **stores_kwargs):
     return _swift_backend(request, large_object_size=MiB, **stores_kwargs)
 
 
+def _s3_backend(request, **stores_kwargs):
+    from glance_store.drivers.s3 import S3Driver
+
+    cluster = request.getfixturevalue("swift_cluster")
+    bucket = f"contract-{uuid.uuid4().hex[:12]}"
+    driver = S3Driver(
+        host=cluster.s3_endpoint, access_key=cluster.user,
+        secret_key=cluster.key, bucket=bucket, create_bucket=True,
+        url_format="path", large_object_size=MiB, chunk_size=MiB)
+    client = driver.client
+
+    def leftovers():
+        """Objects, unfinished uploads, and their parts as Swift sees them."""
+        try:
+            objects = client.list_objects_v2(Bucket=bucket).get(
+                "Contents", [])
+            uploads = client.list_multipart_uploads(Bucket=bucket).get(
+                "Uploads", [])
+        except client.exceptions.NoSuchBucket:
+            return []
+        return ([o["Key"] for o in objects]
+                + [f"upload:{u['Key']}" for u in uploads]
+                + [f"part:{name}" for name in
+                   cluster.list_container(f"{bucket}+segments")])
+
+    def cleanup():
+        for key in leftovers():
+            if ":" not in key:
+                client.delete_object(Bucket=bucket, Key=key)
+        with contextlib.suppress(Exception):
+            client.delete_bucket(Bucket=bucket)
+
+    return Backend(Stores({"s3": driver}, default_store="s3",
+                          **stores_kwargs), leftovers, cleanup)
+
+
 BACKENDS = {
     "file": _file_backend,
+    "s3": _s3_backend,
     "swift": _swift_backend,
     "swift-segmented": _segmented_swift_backend,
 }

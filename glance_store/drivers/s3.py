@@ -1,0 +1,422 @@
+"""The 's3' driver: image data as objects in an S3 bucket.
+
+Locations are ``s3://<host>/<bucket>/<key>`` for an http s3_store_host and
+``s3+https://<host>/<bucket>/<key>`` for an https one; the key is the image
+id. Glance wrote the access and secret keys into the location
+(``s3://access:secret@host/bucket/key``); we never do, and always use the
+configured keys. Glance's locations are still read (any credentials in
+them are ignored); a location naming another host is refused.
+
+An image of at most s3_store_large_object_size bytes is one PUT; a larger
+one, or one of unknown size that outgrows its first part, is a multipart
+upload. Parts start at s3_store_large_object_chunk_size and grow (see
+``part_size``) so that even a 5 TiB image of unknown length fits S3's
+10,000-part limit. Each part is spooled to a temporary file (held in memory
+up to SPOOL_IN_MEMORY bytes) before it is sent, which keeps memory bounded
+and lets the client sign and retry the part. Nothing becomes visible until
+the reader has verified every byte; on any failure the multipart upload is
+aborted, so S3 keeps no parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+import urllib.parse
+from collections.abc import Iterator
+from typing import IO, Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from glance_store import exceptions
+from glance_store.driver import (Capability, Driver, ImageData, Stored,
+                                 check_range)
+from glance_store.reader import CHUNK_SIZE, VerifyingReader
+
+LOG = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+MB = MiB  # Glance's "MB" options are mebibytes
+MIN_PART = 5 * MiB
+MAX_PART = 5 * 1024 * MiB
+MAX_PARTS = 10_000
+PARTS_PER_DOUBLING = 1000
+"""An upload of unknown size doubles its part size every this many parts."""
+SPOOL_IN_MEMORY = 16 * MiB
+TIMEOUT = 60.0
+
+_SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchUpload"}
+_FULL = {"EntityTooLarge", "QuotaExceeded", "InsufficientStorage"}
+
+
+def part_size(number: int, first: int, size: int | None = None) -> int:
+    """The size of part ``number`` (from 1) of a multipart upload.
+
+    With a known ``size`` every part has one size, at least ``first`` and
+    large enough for MAX_PARTS parts to hold it. With an unknown size the
+    parts double every PARTS_PER_DOUBLING parts, up to MAX_PART: from a
+    5 MiB start, 10,000 parts hold 5 MiB * 1000 * (2**10 - 1), about 5 TiB.
+    """
+    if size is not None:
+        needed = -(-size // MAX_PARTS)
+        return min(MAX_PART, max(first, -(-needed // MiB) * MiB))
+    return min(MAX_PART, first << ((number - 1) // PARTS_PER_DOUBLING))
+
+
+def capacity(first: int, parts: int = MAX_PARTS) -> int:
+    """The most bytes ``parts`` parts of an unknown-size upload can hold."""
+    return sum(part_size(n, first) for n in range(1, parts + 1))
+
+
+@contextlib.contextmanager
+def _s3_errors(doing: str, writing: bool = False) -> Iterator[None]:
+    """Translate botocore's errors while ``doing``."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as exc:
+        raise _translate(exc, doing, writing) from exc
+    except (botocore.exceptions.ConnectionError,
+            botocore.exceptions.HTTPClientError) as exc:
+        raise exceptions.RemoteServiceUnavailable(
+            f"{doing} failed: cannot talk to S3: {exc}") from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise exceptions.GlanceStoreError(f"{doing} failed: {exc}") from exc
+
+
+def _translate(exc: botocore.exceptions.ClientError, doing: str,
+               writing: bool) -> exceptions.GlanceStoreError:
+    code = exc.response.get("Error", {}).get("Code", "")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    reason = f"{status} {code}".strip()
+    if status == 404 or code in _NOT_FOUND:
+        return exceptions.NotFound(f"{doing}: S3 answered {reason}")
+    if status in (413, 507) or code in _FULL:
+        return exceptions.StorageFull(
+            f"{doing}: S3 answered {reason}; the store is full or the "
+            f"object too large")
+    if status == 416 or code == "InvalidRange":
+        return exceptions.InvalidRange(f"{doing}: S3 answered {reason}")
+    if status in (401, 403):
+        message = (f"{doing}: S3 answered {reason}; check "
+                   f"s3_store_access_key, s3_store_secret_key and the "
+                   f"bucket's policy")
+        if writing:
+            return exceptions.StorageWriteDenied(message)
+        return exceptions.RemoteServiceUnavailable(message)
+    return exceptions.RemoteServiceUnavailable(f"{doing} failed: {reason}")
+
+
+class _Parts:
+    """Cuts the reader into spooled parts, peeking one chunk to see the end."""
+
+    def __init__(self, reader: VerifyingReader) -> None:
+        self._reader = reader
+        self._pending = b""
+        self.exhausted = False
+
+    def spool(self, limit: int) -> tuple[IO[bytes], int]:
+        """The next at most ``limit`` bytes in a temporary file, rewound."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        count = 0
+        try:
+            while count < limit:
+                data = self._read(min(CHUNK_SIZE, limit - count))
+                if not data:
+                    break
+                spool.write(data)
+                count += len(data)
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        return spool, count
+
+    def at_end(self) -> bool:
+        """Whether the reader is exhausted (and so has verified the data)."""
+        if not self._pending and not self.exhausted:
+            self._pending = self._read(CHUNK_SIZE)
+        return not self._pending
+
+    def _read(self, size: int) -> bytes:
+        if self._pending:
+            data, self._pending = (self._pending[:size],
+                                   self._pending[size:])
+            return data
+        if self.exhausted:
+            return b""
+        data = self._reader.read(size)
+        self.exhausted = not data
+        return data
+
+
+class S3Driver(Driver):
+    """Stores images as objects, multipart when large, in one bucket."""
+
+    name = "s3"
+    schemes = ("s3", "s3+http", "s3+https")
+    capabilities = Capability.READ | Capability.WRITE | Capability.RANGED
+
+    def __init__(self, *, host: str, access_key: str, secret_key: str,
+                 bucket: str, create_bucket: bool = False,
+                 url_format: str = "auto", region: str = "",
+                 large_object_size: int = 100 * MB,
+                 chunk_size: int = 10 * MB, cacert: str | None = None,
+                 client: Any = None) -> None:
+        if not host:
+            raise exceptions.BadStoreConfiguration(
+                "the s3 store needs s3_store_host")
+        url = host if "://" in host else f"http://{host}"
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise exceptions.BadStoreConfiguration(
+                f"s3_store_host {host!r} is not a host or an http(s) URL")
+        if not access_key or not secret_key:
+            raise exceptions.BadStoreConfiguration(
+                "the s3 store needs s3_store_access_key and "
+                "s3_store_secret_key")
+        if not _BUCKET.fullmatch(bucket or ""):
+            raise exceptions.BadStoreConfiguration(
+                f"s3_store_bucket {bucket!r} is not a valid bucket name "
+                f"(3-63 lowercase letters, digits, '.' and '-')")
+        if large_object_size < 1 or chunk_size < 1:
+            raise exceptions.BadStoreConfiguration(
+                "s3 large object and chunk sizes must be positive")
+        self._endpoint = url.rstrip("/")
+        self._base = (parts.netloc.lower() + parts.path).rstrip("/")
+        self._scheme = "s3+https" if parts.scheme == "https" else "s3"
+        self._bucket = bucket
+        self._create_bucket = create_bucket
+        self._region = region
+        self._large_object_size = large_object_size
+        self._chunk_size = chunk_size
+        self._client = client or boto3.session.Session().client(
+            "s3", endpoint_url=self._endpoint,
+            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+            region_name=region or "us-east-1",
+            verify=cacert if cacert else True,
+            config=botocore.config.Config(
+                s3={"addressing_style": url_format},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=TIMEOUT, read_timeout=TIMEOUT))
+
+    @classmethod
+    def from_conf(cls, group: Any, **context: Any) -> S3Driver:
+        """Build from the s3_store_* options."""
+        return cls(host=group.s3_store_host,
+                   access_key=group.s3_store_access_key,
+                   secret_key=group.s3_store_secret_key,
+                   bucket=group.s3_store_bucket,
+                   create_bucket=group.s3_store_create_bucket_on_put,
+                   url_format=group.s3_store_bucket_url_format,
+                   region=group.s3_store_region_name,
+                   large_object_size=group.s3_store_large_object_size * MB,
+                   chunk_size=group.s3_store_large_object_chunk_size * MB,
+                   cacert=group.s3_store_cacert)
+
+    @property
+    def client(self) -> Any:
+        """The boto3 S3 client (thread-safe)."""
+        return self._client
+
+    @property
+    def bucket(self) -> str:
+        """The bucket new images go to."""
+        return self._bucket
+
+    # --- writing --------------------------------------------------------
+
+    def add(self, image_id: str, reader: VerifyingReader) -> Stored:
+        """One PUT, or a multipart upload that is aborted on any failure."""
+        key = self._check_image_id(image_id)
+        self._prepare_bucket(key)
+        size = reader.declared_size
+        parts = _Parts(reader)
+        if size is not None and size <= self._large_object_size:
+            first = size
+        else:
+            first = part_size(1, self._chunk_size, size)
+        spool, count = parts.spool(first)
+        with spool:
+            if parts.at_end():
+                self._put(key, spool, count)
+                return Stored(location=self._location(key))
+            self._multipart(key, parts, size, spool, count)
+        return Stored(location=self._location(key))
+
+    def _put(self, key: str, body: IO[bytes], count: int) -> None:
+        with _s3_errors(f"writing {self._bucket}/{key}", writing=True):
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=body,
+                                    ContentLength=count)
+
+    def _multipart(self, key: str, parts: _Parts, size: int | None,
+                   spool: IO[bytes], count: int) -> None:
+        doing = f"uploading {self._bucket}/{key}"
+        with _s3_errors(doing, writing=True):
+            upload_id = self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=key)["UploadId"]
+        try:
+            done = [self._upload_part(key, upload_id, 1, spool, count)]
+            while not parts.at_end():
+                number = len(done) + 1
+                if number > MAX_PARTS:
+                    raise exceptions.SizeLimitExceeded(
+                        f"{doing}: more than {MAX_PARTS} parts")
+                next_spool, count = parts.spool(
+                    part_size(number, self._chunk_size, size))
+                with next_spool:
+                    done.append(self._upload_part(key, upload_id, number,
+                                                  next_spool, count))
+            with _s3_errors(doing, writing=True):
+                self._client.complete_multipart_upload(
+                    Bucket=self._bucket, Key=key, UploadId=upload_id,
+                    MultipartUpload={"Parts": done})
+        except BaseException:
+            self._abort_quietly(key, upload_id)
+            raise
+
+    def _upload_part(self, key: str, upload_id: str, number: int,
+                     body: IO[bytes], count: int) -> dict[str, Any]:
+        with _s3_errors(f"uploading part {number} of {self._bucket}/{key}",
+                        writing=True):
+            answer = self._client.upload_part(
+                Bucket=self._bucket, Key=key, UploadId=upload_id,
+                PartNumber=number, Body=body, ContentLength=count)
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    def _abort_quietly(self, key: str, upload_id: str) -> None:
+        """Abort a failed upload; never mask the failure that caused it."""
+        try:
+            with _s3_errors(f"aborting the upload of {self._bucket}/{key}"):
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except exceptions.GlanceStoreError as exc:
+            LOG.error("could not abort the multipart upload %s of %s/%s "
+                      "(discard_partial aborts it later): %s", upload_id,
+                      self._bucket, key, exc)
+
+    def _prepare_bucket(self, key: str) -> None:
+        try:
+            with _s3_errors(f"checking the bucket {self._bucket}",
+                            writing=True):
+                self._client.head_bucket(Bucket=self._bucket)
+        except exceptions.NotFound:
+            if not self._create_bucket:
+                raise exceptions.StorageWriteDenied(
+                    f"the S3 bucket {self._bucket!r} does not exist; create "
+                    f"it or set s3_store_create_bucket_on_put = true"
+                ) from None
+            kwargs: dict[str, Any] = {}
+            if self._region and self._region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {
+                    "LocationConstraint": self._region}
+            with _s3_errors(f"creating the bucket {self._bucket}",
+                            writing=True):
+                self._client.create_bucket(Bucket=self._bucket, **kwargs)
+        try:
+            self._head(self._bucket, key)
+        except exceptions.NotFound:
+            return
+        raise exceptions.Duplicate(
+            f"image data for {key} already exists in the S3 bucket "
+            f"{self._bucket}")
+
+    # --- reading --------------------------------------------------------
+
+    def get(self, location: str, offset: int = 0,
+            length: int | None = None) -> ImageData:
+        """Stream the object with a ranged GET pinned to its ETag."""
+        bucket, key = self._parse(location)
+        head = self._head(bucket, key)
+        count = check_range(head["ContentLength"], offset, length)
+        if count == 0:
+            return ImageData(iter(()), 0)
+        doing = f"reading {bucket}/{key}"
+        with _s3_errors(doing):
+            body = self._client.get_object(
+                Bucket=bucket, Key=key, IfMatch=head["ETag"],
+                Range=f"bytes={offset}-{offset + count - 1}")["Body"]
+        return ImageData(self._chunks(body, count, doing), count,
+                         close=body.close)
+
+    @staticmethod
+    def _chunks(body: Any, count: int, doing: str) -> Iterator[bytes]:
+        with _s3_errors(doing):
+            for chunk in body.iter_chunks(CHUNK_SIZE):
+                count -= len(chunk)
+                yield chunk
+        if count > 0:
+            raise exceptions.RemoteServiceUnavailable(
+                f"{doing}: S3 ended the object {count} bytes early")
+
+    def get_size(self, location: str) -> int:
+        """The object's size."""
+        return self._head(*self._parse(location))["ContentLength"]
+
+    def _head(self, bucket: str, key: str) -> dict[str, Any]:
+        with _s3_errors(f"reading {bucket}/{key}"):
+            return self._client.head_object(Bucket=bucket, Key=key)
+
+    # --- deleting -------------------------------------------------------
+
+    def delete(self, location: str) -> None:
+        """Remove the object; NotFound if it is gone."""
+        bucket, key = self._parse(location)
+        self._head(bucket, key)
+        with _s3_errors(f"deleting {bucket}/{key}", writing=True):
+            self._client.delete_object(Bucket=bucket, Key=key)
+
+    def discard_partial(self, image_id: str) -> int:
+        """Abort multipart uploads of ``image_id`` a dead process left."""
+        key = self._check_image_id(image_id)
+        with _s3_errors(f"listing the uploads in {self._bucket}"):
+            pages = self._client.get_paginator(
+                "list_multipart_uploads").paginate(Bucket=self._bucket,
+                                                   Prefix=key)
+            uploads = [upload for page in pages
+                       for upload in page.get("Uploads", [])
+                       if upload["Key"] == key]
+        for upload in uploads:
+            with _s3_errors(f"aborting an upload of {self._bucket}/{key}",
+                            writing=True):
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=key,
+                    UploadId=upload["UploadId"])
+        return len(uploads)
+
+    # --- locations ------------------------------------------------------
+
+    def _location(self, key: str) -> str:
+        return f"{self._scheme}://{self._base}/{self._bucket}/{key}"
+
+    def _parse(self, location: str) -> tuple[str, str]:
+        """(bucket, key) of a location on this S3 host."""
+        parts = urllib.parse.urlsplit(location)
+        head, _, key = parts.path.rstrip("/").rpartition("/")
+        prefix, _, bucket = head.rpartition("/")
+        if parts.scheme.lower() not in self.schemes or not bucket \
+                or not key or parts.query or parts.fragment:
+            raise exceptions.BadStoreURI(
+                f"{location!r} is not an s3://<host>/<bucket>/<key> "
+                f"location")
+        base = (parts.netloc.rpartition("@")[2].lower() + prefix).rstrip("/")
+        if base != self._base:
+            raise exceptions.BadStoreURI(
+                f"{location!r} names the S3 host {base!r}, not the "
+                f"configured {self._base!r}")
+        return urllib.parse.unquote(bucket), urllib.parse.unquote(key)
+
+    @staticmethod
+    def _check_image_id(image_id: str) -> str:
+        if not isinstance(image_id, str) or not _SAFE_KEY.fullmatch(
+                image_id):
+            raise exceptions.InvalidImageId(
+                f"image id {image_id!r} cannot name an S3 object: use "
+                f"letters, digits, '.', '_' and '-', starting with a letter "
+                f"or digit")
+        return image_id
