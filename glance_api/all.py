@@ -20,7 +20,7 @@ bind_port = {registry_port}
 log_file = {data}/glance-registry.log
 
 [database]
-connection = sqlite:///{data}/glance.sqlite
+connection = {connection}
 """
 
 API_CONF = """[DEFAULT]
@@ -66,12 +66,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--api-port", type=int, default=9292)
     parser.add_argument("--registry-port", type=int, default=9191)
+    parser.add_argument("--connection",
+                        help="Database URL (default: SQLite in the data directory).")
     args = parser.parse_args(argv)
 
     data = os.path.abspath(args.data_dir)
     os.makedirs(os.path.join(data, "images"), exist_ok=True)
     values = {"data": data, "host": args.host, "api_port": args.api_port,
-              "registry_port": args.registry_port}
+              "registry_port": args.registry_port,
+              "connection": args.connection or "sqlite:///%s/glance.sqlite" % data}
     registry_conf = os.path.join(data, "glance-registry.conf")
     api_conf = os.path.join(data, "glance-api.conf")
     _write_once(registry_conf, REGISTRY_CONF.format(**values))

@@ -1,0 +1,131 @@
+"""The metadata path: creating, listing and deleting many images."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+
+def _session() -> requests.Session:
+    s = requests.Session()
+    s.headers["Accept"] = "application/json"
+    return s
+
+
+_local = threading.local()
+
+
+def _thread_session() -> requests.Session:
+    if not hasattr(_local, "s"):
+        _local.s = _session()
+    return _local.s
+
+
+def create_images(url: str, count: int, batch: str, clients: int = 8) -> tuple[float, list[str], int]:
+    """Reserve ``count`` images with ``clients`` threads; returns (rate/s, ids, errors)."""
+    ids, errors = [None] * count, [0]
+
+    def one(i):
+        resp = _thread_session().post(url + "/v1/images", headers={
+            "x-image-meta-name": "img-%s-%07d" % (batch, i),
+            "x-image-meta-disk_format": "raw", "x-image-meta-container_format": "bare",
+            "x-image-meta-property-batch": batch,
+            "x-image-meta-property-group": "g%d" % (i % 1000)})
+        if resp.status_code == 201:
+            ids[i] = resp.json()["image"]["id"]
+        else:
+            errors[0] += 1
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(count)))
+    rate = count / (time.perf_counter() - start)
+    return rate, [i for i in ids if i], errors[0]
+
+
+def latencies(fn, repeat: int = 200) -> dict:
+    """p50 and p95 in milliseconds of ``fn()`` run ``repeat`` times in a row."""
+    fn()  # warm caches and connections
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {"p50": statistics.median(times), "p95": times[int(len(times) * 0.95) - 1]}
+
+
+def checked_get(session, url, **kw):
+    resp = session.get(url, **kw)
+    if resp.status_code != 200:
+        raise RuntimeError("GET %s -> %d %s" % (url, resp.status_code, resp.text[:200]))
+    return resp
+
+
+def concurrent_lists(url: str, clients: int = 32, seconds: float = 10.0) -> dict:
+    """``clients`` threads listing the first page for ``seconds``: requests/s and errors."""
+    counts, errors = [0] * clients, [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def one(i):
+        s = _session()
+        while time.perf_counter() < stop:
+            try:
+                r = s.get(url + "/v1/images/detail",
+                          params={"limit": 20, "sort_key": "name", "sort_dir": "asc"})
+                ok = r.status_code == 200
+            except requests.RequestException:
+                ok = False
+            counts[i] += ok
+            errors[i] += not ok
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {"rps": sum(counts) / elapsed, "errors": sum(errors)}
+
+
+def delete_images(url: str, ids: list[str], clients: int = 8) -> dict:
+    """Delete ``ids`` with ``clients`` threads: deletes/s and errors by status."""
+    failures: dict[int, int] = {}
+
+    def one(image_id):
+        resp = _thread_session().delete(url + "/v1/images/" + image_id)
+        if resp.status_code != 200:
+            failures[resp.status_code] = failures.get(resp.status_code, 0) + 1
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, ids))
+    return {"rate": len(ids) / (time.perf_counter() - start), "errors": failures}
+
+
+def measure_reads(url: str, ids: list[str], batch: str) -> dict:
+    """Latencies of the reads a cloud makes most, at the current image count."""
+    s = _session()
+    detail = url + "/v1/images/detail"
+    deep_marker = ids[len(ids) // 10]  # default order is newest first: this is deep
+    return {
+        "first page": latencies(lambda: checked_get(
+            s, detail, params={"limit": 20, "sort_key": "name", "sort_dir": "asc"})),
+        "deep marker page": latencies(lambda: checked_get(
+            s, detail, params={"limit": 20, "marker": deep_marker})),
+        "name filter": latencies(lambda: checked_get(
+            s, detail, params={"name": "img-%s-%07d" % (batch, len(ids) // 2)})),
+        "property filter": latencies(lambda: checked_get(
+            s, detail, params={"property-group": "g7", "limit": 20})),
+        "HEAD one image": latencies(lambda: s.head(url + "/v1/images/" + ids[len(ids) // 3])),
+    }
+
+
+def new_batch() -> str:
+    return uuid.uuid4().hex[:6]

@@ -1,0 +1,178 @@
+"""The benchmark: the service on a throwaway data directory, measured against
+this machine's own ceilings in the same run.
+
+    python bench/run.py                 # SQLite, full (4 GiB images, 100k images)
+    python bench/run.py --db postgresql
+    python bench/run.py --smoke         # seconds: keeps the benchmark working in CI
+
+Prints one table: each figure, the ceiling it is measured against, the ratio,
+and the target it should meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+
+import ceilings
+import metadata
+import procstat
+import transfers
+from service import Service, wait_idle
+
+MIB, GIB = 1024 * 1024, 1024 ** 3
+UNITS = {"M": MIB, "G": GIB}
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, what, value, unit, ceiling=None, target=None):
+        ratio = value / ceiling if ceiling else None
+        self.rows.append((what, value, unit, ceiling, ratio, target or ""))
+        print("  %-52s %10.1f %-7s" % (what, value, unit), flush=True)
+
+    def render(self) -> str:
+        lines = ["| measure | value | ceiling | ratio | target |", "|---|---:|---:|---:|---|"]
+        for what, value, unit, ceiling, ratio, target in self.rows:
+            lines.append("| %s | %.1f %s | %s | %s | %s |" % (
+                what, value, unit, "%.0f" % ceiling if ceiling else "",
+                "%.0f %%" % (ratio * 100) if ratio is not None else "", target))
+        return "\n".join(lines)
+
+
+def parse_size(text: str) -> int:
+    return int(float(text[:-1]) * UNITS[text[-1].upper()]) if text[-1] in "MGmg" else int(text)
+
+
+def data_path(t: Table, svc: Service, sizes: list[int], smoke: bool) -> None:
+    md5, sha = ceilings.hash_rate("md5"), ceilings.hash_rate("sha512")
+    t.add("ceiling: md5 on one core", md5, "MiB/s")
+    t.add("ceiling: sha512 on one core", sha, "MiB/s")
+    disk = ceilings.disk_write_rate(svc.images_dir, 256 if smoke else 2048)
+    t.add("ceiling: dd conv=fdatasync write", disk, "MiB/s")
+    loop = ceilings.loopback_rate((512 if smoke else 4096) * MIB)
+    t.add("ceiling: loopback TCP, one connection", loop, "MiB/s")
+
+    groups = svc.daemons()
+    wait_idle(1.0)
+    idle = {name: procstat.pss_mib(pids) for name, pids in groups.items()}
+    for name, value in idle.items():
+        t.add("idle PSS, glance-%s (all processes)" % name, value, "MiB")
+    t.add("idle PSS, both daemons", sum(idle.values()), "MiB", target="< 250 MiB")
+
+    for size in sizes:
+        label = "%d MiB" % (size // MIB) if size < GIB else "%d GiB" % (size // GIB)
+        for chunked in (False, True):
+            mode = "chunked" if chunked else "Content-Length"
+            before = {n: procstat.cpu_seconds(p) for n, p in groups.items()}
+            with procstat.PeakSampler(groups) as peak:
+                seconds, image = transfers.upload(svc.url, size, chunked)
+            cpu = {n: procstat.cpu_seconds(p) - before[n] for n, p in groups.items()}
+            t.add("upload %s, %s" % (label, mode), size / MIB / seconds, "MiB/s", disk,
+                  ">= 85 % of disk" if size >= GIB else "")
+            t.add("  api CPU per GiB uploaded", cpu["api"] / (size / GIB), "s")
+            t.add("  peak PSS above idle during upload",
+                  sum(peak.peaks.values()) - sum(idle.values()), "MiB", target="<= 5 MiB")
+            before = {n: procstat.cpu_seconds(p) for n, p in groups.items()}
+            with procstat.PeakSampler(groups) as peak:
+                seconds, got = transfers.download(svc.url, image["id"])
+            assert got == size, (got, size)
+            cpu = {n: procstat.cpu_seconds(p) - before[n] for n, p in groups.items()}
+            t.add("download %s (%s upload)" % (label, mode), size / MIB / seconds, "MiB/s",
+                  loop, ">= 50 % of loopback")
+            t.add("  api CPU per GiB downloaded", cpu["api"] / (size / GIB), "s",
+                  target="< 0.5 s")
+            t.add("  peak PSS above idle during download",
+                  sum(peak.peaks.values()) - sum(idle.values()), "MiB", target="<= 5 MiB")
+            metadata._session().delete(svc.url + "/v1/images/" + image["id"])
+
+    size = 16 * MIB if smoke else GIB
+    _, image = transfers.upload(svc.url, size, False)
+    result = transfers.concurrent_downloads(svc.url, image["id"], size)
+    t.add("8 concurrent downloads of one image, aggregate",
+          result["bytes"] / MIB / result["seconds"], "MiB/s", target=">= 1024 MiB/s")
+    t.add("  slowest / mean progress at half-way", result["balance"] * 100, "%",
+          target="all move at once")
+    metadata._session().delete(svc.url + "/v1/images/" + image["id"])
+
+
+def metadata_path(t: Table, svc: Service, counts: list[int], smoke: bool) -> None:
+    batch, ids = metadata.new_batch(), []
+    for count in counts:
+        rate, new, errors = metadata.create_images(svc.url, count - len(ids), batch)
+        ids += new
+        t.add("create, 8 clients, up to %d images" % count, rate, "img/s",
+              target=">= 300/s")
+        if errors:
+            t.add("  create errors", errors, "")
+        for name, lat in metadata.measure_reads(svc.url, ids, batch).items():
+            target = {"first page": "p50 < 8 ms", "HEAD one image": "p50 < 3 ms"}.get(name)
+            t.add("%s at %d images, p50" % (name, count), lat["p50"], "ms", target=target)
+            t.add("%s at %d images, p95" % (name, count), lat["p95"], "ms")
+        result = metadata.concurrent_lists(svc.url, 32, 3.0 if smoke else 10.0)
+        t.add("32 concurrent list clients at %d images" % count, result["rps"], "req/s",
+              target=">= 400, no errors")
+        t.add("  list errors", result["errors"], "")
+    victims = ids[: min(len(ids), 100 if smoke else 2000)]
+    result = metadata.delete_images(svc.url, victims)
+    t.add("delete, 8 concurrent clients", result["rate"], "img/s")
+    t.add("  delete errors", sum(result["errors"].values()), "", target="0")
+
+
+def _postgres_url() -> tuple[str, callable]:
+    import psycopg2
+    name = "glance_bench_%s" % secrets.token_hex(4)
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute('CREATE DATABASE "%s"' % name)
+
+    def drop():
+        cur = admin.cursor()
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,))
+        cur.execute('DROP DATABASE IF EXISTS "%s"' % name)
+        admin.close()
+
+    return "postgresql://postgres@127.0.0.1:5432/%s" % name, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--sizes", default="256M,1G,4G")
+    parser.add_argument("--images", default="10000,100000")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes and counts: proves the benchmark runs")
+    parser.add_argument("--skip-data", action="store_true")
+    parser.add_argument("--skip-metadata", action="store_true")
+    args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.images = "16M", "200"
+    connection, cleanup = (None, lambda: None)
+    if args.db == "postgresql":
+        connection, cleanup = _postgres_url()
+    t = Table()
+    started = time.time()
+    svc = Service(connection)
+    try:
+        print("glance bench: %s, %d CPUs, service at %s" % (args.db, os.cpu_count(), svc.url),
+              flush=True)
+        if not args.skip_data:
+            data_path(t, svc, [parse_size(s) for s in args.sizes.split(",")], args.smoke)
+        if not args.skip_metadata:
+            metadata_path(t, svc, [int(c) for c in args.images.split(",")], args.smoke)
+    finally:
+        svc.stop()
+        cleanup()
+    print()
+    print(t.render())
+    print("\n(%s, %.0f s)" % (" ".join(sys.argv[1:]) or "defaults", time.time() - started))
+
+
+if __name__ == "__main__":
+    main()
