@@ -191,9 +191,10 @@ s3_opts = [
     cfg.IntOpt(
         "s3_store_large_object_chunk_size", default=10, min=5,
         help="Size in MB of the first parts of a multipart upload (S3 "
-             "needs at least 5). Parts grow as needed to stay within S3's "
-             "10,000-part limit, so a 5 TiB image of unknown size still "
-             "fits. One part at a time is spooled to a temporary file "
+             "needs at least 5). Parts double every 1000 parts to stay within "
+             "S3's 10,000-part limit: from 10 MB an image of unknown size "
+             "may reach S3's 5 TiB object limit, from 5 MB about 4.8 TiB. "
+             "One part at a time is spooled to a temporary file "
              "(in memory up to 16 MiB), so keep TMPDIR on a disk with room "
              "for a part."),
     cfg.StrOpt(

@@ -43,6 +43,10 @@ S3_MIN_PART = 1024 * 1024
 """The smallest S3 multipart part (all but the last) the cluster takes."""
 
 SERVERS = ("account", "container", "object", "proxy")
+PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck",
+                  "proxy-logging", "cache", "listing_formats", "s3api",
+                  "tempauth", "copy", "slo", "dlo", "proxy-logging",
+                  "proxy-server")
 START_TIMEOUT = 60.0
 
 
@@ -201,7 +205,7 @@ def _server_conf(root: Path, server: str, port: int) -> str:
     if server == "proxy":
         return textwrap.dedent(common) + textwrap.dedent(f"""\
             [pipeline:main]
-            pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+            pipeline = {" ".join(PROXY_PIPELINE)}
 
             [app:proxy-server]
             use = egg:swift#proxy

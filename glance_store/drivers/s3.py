@@ -10,10 +10,11 @@ them are ignored); a location naming another host is refused.
 An image of at most s3_store_large_object_size bytes is one PUT; a larger
 one, or one of unknown size that outgrows its first part, is a multipart
 upload. Parts start at s3_store_large_object_chunk_size and grow (see
-``part_size``) so that even a 5 TiB image of unknown length fits S3's
-10,000-part limit. Each part is spooled to a temporary file (held in memory
-up to SPOOL_IN_MEMORY bytes) before it is sent, which keeps memory bounded
-and lets the client sign and retry the part. Nothing becomes visible until
+``part_size``) so that an image of unknown length up to S3's 5 TiB object
+limit fits its 10,000-part limit (from the default 10 MB first parts).
+Each part is spooled to a temporary file (held in memory up to
+SPOOL_IN_MEMORY bytes) before it is sent, which keeps memory bounded and
+lets the client sign and retry the part. Nothing becomes visible until
 the reader has verified every byte; on any failure the multipart upload is
 aborted, so S3 keeps no parts.
 """
@@ -60,8 +61,9 @@ def part_size(number: int, first: int, size: int | None = None) -> int:
 
     With a known ``size`` every part has one size, at least ``first`` and
     large enough for MAX_PARTS parts to hold it. With an unknown size the
-    parts double every PARTS_PER_DOUBLING parts, up to MAX_PART: from a
-    5 MiB start, 10,000 parts hold 5 MiB * 1000 * (2**10 - 1), about 5 TiB.
+    parts double every PARTS_PER_DOUBLING parts, up to MAX_PART: 10,000
+    parts hold ``first`` * 1000 * (2**10 - 1) bytes, 9.7 TiB from the
+    default 10 MiB start and 4.8 TiB from S3's 5 MiB minimum.
     """
     if size is not None:
         needed = -(-size // MAX_PARTS)

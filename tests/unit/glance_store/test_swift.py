@@ -407,7 +407,8 @@ def conf(tmp_path):
     conf = cfg.ConfigOpts()
     glance_store.register_opts(conf)
     conf([])
-    conf.set_override("filesystem_store_datadir", str(tmp_path), "glance_store")
+    conf.set_override("filesystem_store_datadir", str(tmp_path),
+                      "glance_store")
     return conf
 
 
