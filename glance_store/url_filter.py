@@ -26,6 +26,15 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 Resolver = Callable[[str, int], Iterable[str]]
 
 
+def redact(url: str) -> str:
+    """``url`` with any user name and password masked, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if sep and "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return scheme + sep + netloc + slash + tail
+
+
 def resolve(host: str, port: int) -> list[str]:
     """The addresses ``host`` resolves to for a TCP connection."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -119,26 +128,26 @@ def check_url(url: str, url_filter: URLFilter,
     if not _listed(scheme, url_filter.allowed_schemes,
                    url_filter.disallowed_schemes):
         raise exceptions.URLNotAllowed(
-            f"URL scheme {scheme!r} of {url} is not allowed; see "
+            f"URL scheme {scheme!r} of {redact(url)} is not allowed; see "
             f"[import_filtering_opts] allowed_schemes")
     if not parts.hostname:
-        raise exceptions.URLNotAllowed(f"{url} names no host")
+        raise exceptions.URLNotAllowed(f"{redact(url)} names no host")
     host = _normal_host(parts.hostname)
     try:
         port = parts.port or DEFAULT_PORTS.get(scheme)
     except ValueError:
-        raise exceptions.URLNotAllowed(f"{url} has an invalid port") from None
+        raise exceptions.URLNotAllowed(f"{redact(url)} has an invalid port") from None
     if port is None:
-        raise exceptions.URLNotAllowed(f"{url} names no port")
+        raise exceptions.URLNotAllowed(f"{redact(url)} names no port")
     if not _listed(host, url_filter.allowed_hosts,
                    url_filter.disallowed_hosts):
         raise exceptions.URLNotAllowed(
-            f"host {host!r} of {url} is not allowed; see "
+            f"host {host!r} of {redact(url)} is not allowed; see "
             f"[import_filtering_opts] allowed_hosts and disallowed_hosts")
     if not _listed(port, url_filter.allowed_ports,
                    url_filter.disallowed_ports):
         raise exceptions.URLNotAllowed(
-            f"port {port} of {url} is not allowed; see "
+            f"port {port} of {redact(url)} is not allowed; see "
             f"[import_filtering_opts] allowed_ports")
     addresses = _checked_addresses(url, host, port, url_filter, resolver)
     return CheckedURL(url=url, scheme=scheme, host=host, port=port,
@@ -151,22 +160,22 @@ def _checked_addresses(url: str, host: str, port: int, url_filter: URLFilter,
         addresses = tuple(resolver(host, port))
     except (OSError, UnicodeError) as exc:
         raise exceptions.URLNotAllowed(
-            f"host {host!r} of {url} cannot be resolved: {exc}") from exc
+            f"host {host!r} of {redact(url)} cannot be resolved: {exc}") from exc
     if not addresses:
         raise exceptions.URLNotAllowed(
-            f"host {host!r} of {url} resolves to no address")
+            f"host {host!r} of {redact(url)} resolves to no address")
     for address in addresses:
         normal = _normal_host(address.partition("%")[0])
         if normal in url_filter.disallowed_hosts \
                 and not url_filter.allowed_hosts:
             raise exceptions.URLNotAllowed(
-                f"{url} resolves to {normal}, which is in "
+                f"{redact(url)} resolves to {normal}, which is in "
                 f"[import_filtering_opts] disallowed_hosts")
         kind = _non_public_kind(normal)
         if kind and host not in url_filter.allowed_hosts \
                 and normal not in url_filter.allowed_hosts:
             raise exceptions.URLNotAllowed(
-                f"{url} resolves to {normal}, a {kind} address; the service "
+                f"{redact(url)} resolves to {normal}, a {kind} address; the service "
                 f"does not fetch from internal networks unless "
                 f"[import_filtering_opts] allowed_hosts names the host")
     return addresses

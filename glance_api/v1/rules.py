@@ -11,6 +11,7 @@ import flask
 from glance_api import errors, policy
 from glance_api.v1.headers import ImageMeta
 from glance_common.context import RequestContext
+from glance_store.url_filter import redact
 
 DISK_FORMATS = frozenset({"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw",
                           "qcow2", "vdi", "iso", "ploop"})
@@ -103,7 +104,7 @@ def _check_external_url(services, url: str) -> None:
     if not url:
         raise errors.BadRequest("External source should not be empty")
     if not url.lower().startswith(EXTERNAL_SCHEMES):
-        raise errors.BadRequest("External sources are not supported: '%s'" % _redact(url))
+        raise errors.BadRequest("External sources are not supported: '%s'" % redact(url))
     services.stores.check_url(url)
 
 
@@ -238,11 +239,3 @@ def image_url(image_id: str) -> str:
     services = flask.current_app.extensions["glance"]
     base = services.conf.public_endpoint or flask.request.host_url
     return "%s/v1/images/%s" % (base.rstrip("/"), image_id)
-
-
-def _redact(url: str) -> str:
-    # Credentials in a URL never appear in a response or a log.
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest.split("/", 1)[0]:
-        rest = "***@" + rest.split("@", 1)[1]
-    return scheme + sep + rest

@@ -26,7 +26,7 @@ from glance_store.driver import (Capability, Driver, ImageData,
                                  check_range)
 from glance_store.reader import CHUNK_SIZE
 from glance_store.url_filter import (CheckedURL, Resolver, URLFilter,
-                                     check_url, resolve)
+                                     check_url, redact, resolve)
 
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
@@ -44,14 +44,14 @@ def _remote_errors(url: str) -> Iterator[None]:
         yield
     except urllib3.exceptions.SSLError as exc:
         raise exceptions.RemoteServiceUnavailable(
-            f"TLS with {url} failed: {exc}") from exc
+            f"TLS with {redact(url)} failed: {exc}") from exc
     except urllib3.exceptions.TimeoutError as exc:
         raise exceptions.RemoteServiceUnavailable(
-            f"{url} did not answer in time: {exc}") from exc
+            f"{redact(url)} did not answer in time: {exc}") from exc
     except (urllib3.exceptions.HTTPError, http.client.HTTPException,
             OSError) as exc:
         raise exceptions.RemoteServiceUnavailable(
-            f"talking to {url} failed: {exc}") from exc
+            f"talking to {redact(url)} failed: {exc}") from exc
 
 
 class _Exchange:
@@ -133,7 +133,7 @@ class HttpDriver(Driver):
             if not match or match.group(1) is None \
                     or int(match.group(1)) != offset:
                 raise exceptions.RemoteServiceUnavailable(
-                    f"{exchange.url} answered a range request with "
+                    f"{redact(exchange.url)} answered a range request with "
                     f"Content-Range {exchange.header('Content-Range')!r}")
             served = int(match.group(2)) - offset + 1
             return (served if length is None else min(served, length)), 0
@@ -141,7 +141,7 @@ class HttpDriver(Driver):
         size = self._content_length(exchange)
         if size is None:
             raise exceptions.RemoteServiceUnavailable(
-                f"{exchange.url} sent no Content-Length; the image size is "
+                f"{redact(exchange.url)} sent no Content-Length; the image size is "
                 f"unknown")
         # The server ignored the Range header: skip to the offset.
         return check_range(size, offset, length), offset
@@ -158,7 +158,7 @@ class HttpDriver(Driver):
                 chunk = exchange.response.read(min(count, CHUNK_SIZE))
                 if not chunk:
                     raise exceptions.RemoteServiceUnavailable(
-                        f"{exchange.url} ended {count} bytes early")
+                        f"{redact(exchange.url)} ended {count} bytes early")
                 count -= len(chunk)
                 yield chunk
 
@@ -191,7 +191,7 @@ class HttpDriver(Driver):
             if size is not None:
                 return size
         raise exceptions.RemoteServiceUnavailable(
-            f"{exchange.url} does not tell the image size (no usable "
+            f"{redact(exchange.url)} does not tell the image size (no usable "
             f"Content-Length or Content-Range)")
 
     def _open(self, method: str, location: str,
@@ -208,10 +208,10 @@ class HttpDriver(Driver):
             exchange.close()
             if not target:
                 raise exceptions.RemoteServiceUnavailable(
-                    f"{url} redirected without a Location")
+                    f"{redact(url)} redirected without a Location")
             url = urllib.parse.urljoin(url, target)
         raise exceptions.TooManyRedirects(
-            f"{location} redirected more than {self._max_redirects} times")
+            f"{redact(location)} redirected more than {self._max_redirects} times")
 
     def _request(self, checked: CheckedURL, method: str,
                  headers: dict[str, str]) -> _Exchange:
@@ -248,7 +248,7 @@ class HttpDriver(Driver):
                 raise
             return _Exchange(checked.url, pool, response)
         raise exceptions.RemoteServiceUnavailable(
-            f"cannot connect to {checked.url}: {'; '.join(failures)}")
+            f"cannot connect to {redact(checked.url)}: {'; '.join(failures)}")
 
     def _pool(self, checked: CheckedURL,
               address: str) -> urllib3.HTTPConnectionPool:
@@ -272,14 +272,14 @@ class HttpDriver(Driver):
     @staticmethod
     def _check_status(exchange: _Exchange) -> None:
         if exchange.status in (404, 410):
-            raise exceptions.NotFound(f"{exchange.url} answered "
+            raise exceptions.NotFound(f"{redact(exchange.url)} answered "
                                       f"{exchange.status}: no image there")
         if exchange.status == 416:
             raise exceptions.InvalidRange(
-                f"{exchange.url} cannot serve the requested range")
+                f"{redact(exchange.url)} cannot serve the requested range")
         if not 200 <= exchange.status < 300:
             raise exceptions.RemoteServiceUnavailable(
-                f"{exchange.url} answered {exchange.status} "
+                f"{redact(exchange.url)} answered {exchange.status} "
                 f"{exchange.response.reason or ''}".rstrip())
 
     @staticmethod

@@ -326,3 +326,22 @@ def test_an_unresolvable_host_is_refused():
 
     with pytest.raises(exceptions.URLNotAllowed, match="resolved"):
         allow("http://nowhere.example/", resolver)
+
+
+def test_messages_never_carry_the_credentials_of_a_url():
+    from glance_store.url_filter import redact
+    assert redact("http://alice:s3cr3t@example.org:8080/a@b") == "http://***@example.org:8080/a@b"
+    assert redact("https://example.org/x") == "https://example.org/x"
+    with pytest.raises(exceptions.URLNotAllowed) as info:
+        check_url("ftp://alice:s3cr3t@example.org/x", URLFilter.from_lists())
+    assert "s3cr3t" not in str(info.value)
+
+
+def test_a_failed_fetch_does_not_echo_the_credentials(image_server):
+    filter_ = URLFilter.from_lists(allowed_hosts=["127.0.0.1"],
+                                   allowed_ports=[image_server.port])
+    driver = HttpDriver(filter_)
+    url = image_server.url("/images/absent").replace("http://", "http://bob:hunter2@")
+    with pytest.raises(exceptions.NotFound) as info:
+        driver.get_size(url)
+    assert "hunter2" not in str(info.value)
