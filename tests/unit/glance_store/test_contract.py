@@ -81,7 +81,8 @@ def _s3_backend(request, **stores_kwargs):
     driver = S3Driver(
         host=cluster.s3_endpoint, access_key=cluster.user,
         secret_key=cluster.key, bucket=bucket, create_bucket=True,
-        url_format="path", large_object_size=MiB, chunk_size=MiB)
+        url_format="path", large_object_size=MiB, chunk_size=MiB,
+        client=request.getfixturevalue("s3_client"))
     client = driver.client
 
     def leftovers():

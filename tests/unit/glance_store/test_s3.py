@@ -67,7 +67,7 @@ def bucket():
 
 
 @pytest.fixture
-def make_driver(swift_cluster, bucket):
+def make_driver(swift_cluster, s3_client, bucket):
     made = []
 
     def make(**kwargs):
@@ -76,6 +76,8 @@ def make_driver(swift_cluster, bucket):
                        secret_key=swift_cluster.key, bucket=bucket,
                        create_bucket=True, url_format="path",
                        large_object_size=MiB, chunk_size=MiB)
+        if "secret_key" not in kwargs:
+            options["client"] = s3_client
         options.update(kwargs)
         made.append(S3Driver(**options))
         return made[-1]
