@@ -8,7 +8,8 @@ import flask
 from werkzeug.exceptions import NotFound
 
 import glance_store
-from glance_api import auth, errors, versions
+from glance_api import auth, errors, quota, versions
+from glance_api.policy import Policy
 from glance_api.registry import RegistryClient
 from glance_api.v1 import images, members
 from glance_common import request_id
@@ -21,6 +22,8 @@ class Services:
     conf: object
     registry: RegistryClient
     stores: glance_store.Stores
+    policy: Policy
+    storage_quota: int = 0  # user_storage_quota in bytes; 0 = unlimited
 
 
 def create_app(conf, registry: RegistryClient | None = None,
@@ -32,7 +35,9 @@ def create_app(conf, registry: RegistryClient | None = None,
         conf=conf,
         registry=registry or RegistryClient.from_conf(conf),
         stores=stores or glance_store.Stores.from_conf(
-            conf, hashing_algorithm=conf.hashing_algorithm))
+            conf, hashing_algorithm=conf.hashing_algorithm),
+        policy=Policy(conf),
+        storage_quota=quota.storage_quota(conf))
     request_id.install(app)
     auth.install(app, conf)
     errors.install(app)

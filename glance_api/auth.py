@@ -6,7 +6,13 @@ import ipaddress
 
 import flask
 
+from glance_api import errors
+from glance_common import keystone
 from glance_common.context import RequestContext
+
+# Answered without a token, as Glance's pipeline did (health checks from load
+# balancers, version discovery by clients before they authenticate).
+PUBLIC_PATHS = ("/", "/versions", "/healthcheck")
 
 
 def strategy(conf) -> str:
@@ -38,12 +44,32 @@ def noauth_context(request_id: str | None) -> RequestContext:
     return RequestContext.build(None, None, ["admin"], request_id)
 
 
+def keystone_context(environ: dict, request_id: str | None, conf) -> RequestContext:
+    """The context of a token auth_token validated; anonymous on public paths.
+
+    With ``delay_auth_decision`` an invalid token still reaches the app; it
+    is refused here the way auth_token would have refused it.
+    """
+    who = keystone.identity(environ)
+    if who is None:
+        return RequestContext.build(None, None, [], request_id)
+    if not who.confirmed:
+        raise errors.Unauthorized("The request you have made requires "
+                                  "authentication.", keystone.www_authenticate(conf))
+    return RequestContext.build(who.user_id, who.project_id, who.roles, request_id)
+
+
 def install(app: flask.Flask, conf) -> None:
     """Attach a context to every request as ``flask.g.context``."""
     if strategy(conf) == "keystone":
-        raise SystemExit("auth_strategy = keystone is not available in this "
-                         "release yet; use noauth on loopback.")
+        app.wsgi_app = keystone.protect(app.wsgi_app, conf, PUBLIC_PATHS)
+
+        @app.before_request
+        def _keystone():
+            flask.g.context = keystone_context(
+                flask.request.environ, flask.g.get("request_id"), conf)
+        return
 
     @app.before_request
-    def _context():
+    def _noauth():
         flask.g.context = noauth_context(flask.g.get("request_id"))

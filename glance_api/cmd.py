@@ -6,7 +6,7 @@ import sys
 
 from oslo_config import cfg
 
-from glance_api import auth, options, sweep
+from glance_api import auth, options, quota, sweep
 from glance_common import server
 
 
@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the glance-api console script."""
     conf = parse_config(sys.argv[1:] if argv is None else argv)
     auth.check_safe_to_serve(conf)
+    try:
+        quota.storage_quota(conf)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     server.setup_logging(conf)
     from glance_api.app import create_app
 

@@ -54,8 +54,12 @@ class RegistryClient:
             host = "[%s]" % host
         url = "%s://%s:%d" % (conf.registry_client_protocol, host, conf.registry_port)
         verify: bool | str = conf.registry_client_ca_file or True
+        auth = None
+        if _strategy(conf) == "keystone":
+            from glance_common import keystone
+            auth = ServiceTokenAuth(keystone.service_session(conf))
         return cls(url, conf.registry_client_timeout, pool_size=conf.threads,
-                   verify=verify)
+                   verify=verify, auth=auth)
 
     def _request(self, ctx: RequestContext, method: str, path: str,
                  json: Any = None, params: Any = None) -> Any:
@@ -135,6 +139,21 @@ class RegistryClient:
         """The images shared with ``member``."""
         return self._request(ctx, "GET", "/shared-images/%s" % _quote(member))["shared_images"]
 
+    # Quota accounting
+
+    def reserve(self, ctx: RequestContext, image_id: str, at_least: int,
+                wanted: int, quota: int) -> int:
+        """Hold ``wanted`` bytes (at least ``at_least``) for a saving image
+        under its project's ``quota``; returns the bytes now held.
+
+        Checking the project's usage and holding the bytes are one atomic
+        step in the registry, so concurrent uploads cannot both slip under
+        the quota. RegistryError(413) when not even ``at_least`` fits.
+        """
+        body = {"at_least": at_least, "wanted": wanted, "quota": quota}
+        return self._request(ctx, "PUT", "/images/%s/reservation" % _quote(image_id),
+                             json=body)["reserved"]
+
     def healthy(self, ctx: RequestContext) -> bool:
         """True when the registry and its database answer."""
         try:
@@ -142,6 +161,53 @@ class RegistryClient:
         except (RegistryError, RegistryUnavailable):
             return False
         return True
+
+
+class ServiceTokenAuth(requests.auth.AuthBase):
+    """Puts glance-api's own service token on every registry call.
+
+    The token comes from a keystoneauth1 session holding the service
+    credentials of ``[keystone_authtoken]``; the session renews it before it
+    expires, so a long upload outlives any user's token. A 401 (the token
+    was revoked, or Keystone's keys rotated early) drops the cached token
+    and sends the call once more with a fresh one.
+    """
+
+    def __init__(self, session):
+        self._session = session
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["X-Auth-Token"] = self._token()
+        request.register_hook("response", self._retry_on_401)
+        return request
+
+    def _token(self) -> str:
+        from keystoneauth1 import exceptions as ks_exc
+        try:
+            return self._session.get_token()
+        except ks_exc.ClientException as exc:
+            LOG.error("Could not get a service token from Keystone: %s", exc)
+            raise requests.ConnectionError(
+                "no service token from Keystone: %s" % type(exc).__name__) from exc
+
+    def _retry_on_401(self, response: requests.Response, **kwargs) -> requests.Response:
+        if response.status_code != 401:
+            return response
+        self._session.invalidate()
+        retry = response.request.copy()
+        retry.deregister_hook("response", self._retry_on_401)
+        retry.headers["X-Auth-Token"] = self._token()
+        response.content  # noqa: B018 - read it so the connection is reusable
+        response.close()
+        again = response.connection.send(retry, **kwargs)
+        again.history.append(response)
+        again.request = retry
+        return again
+
+
+def _strategy(conf) -> str:
+    from glance_api.auth import strategy
+    return strategy(conf)
 
 
 def _quote(part: str) -> str:

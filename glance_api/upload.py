@@ -8,12 +8,13 @@ import logging
 import time
 from typing import Callable
 
-from glance_api import errors
+from glance_api import errors, quota
 from glance_api.registry import RegistryError, RegistryUnavailable
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
 
 LOG = logging.getLogger(__name__)
+DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of a refused upload read to deliver the 413
 
 
 class ClientDisconnected(errors.BadRequest):
@@ -77,14 +78,22 @@ def upload(ctx: RequestContext, services, image: dict, stream, *,
             LOG.warning("Could not refresh the heartbeat of image %s", image_id)
 
     reader = ClientStream(stream, heartbeat, services.conf.upload_heartbeat_interval)
+    reservation = quota.Reservation(ctx, registry, image, services.storage_quota)
+    if not reservation.unlimited:
+        reader = quota.QuotaStream(reader, reservation)
     try:
+        if size is not None:
+            reservation.ensure(size)
         result = services.stores.add(image_id, reader, size=size, checksum=checksum,
                                      cap=services.conf.image_size_cap, store=store)
     except BaseException as exc:
         _kill(ctx, registry, image_id)
-        if isinstance(exc, store_exc.GlanceStoreError):
-            raise _explain(exc) from exc
-        raise
+        failure = _explain(exc) if isinstance(exc, store_exc.GlanceStoreError) else exc
+        if isinstance(failure, errors.TooLarge):
+            _drain(stream)
+        if failure is exc:
+            raise
+        raise failure from exc
 
     changes = {"status": "active", "size": result.size, "checksum": result.checksum,
                "os_hash_algo": result.os_hash_algo, "os_hash_value": result.os_hash_value,
@@ -99,6 +108,25 @@ def upload(ctx: RequestContext, services, image: dict, stream, *,
                                "was uploading; the data was removed." % image_id) from exc
         _kill(ctx, registry, image_id)
         raise
+
+
+def _drain(stream, limit: int = DRAIN_LIMIT) -> None:
+    """Read and drop the rest of a refused body so the client sees the answer.
+
+    A server that closes a connection with unread data makes TCP reset it,
+    and the client loses the 413 it was sent. Beyond ``limit`` bytes the
+    connection is dropped anyway: reading a huge refused upload to the end
+    would cost more than the answer is worth.
+    """
+    left = limit
+    try:
+        while left > 0:
+            chunk = stream.read(min(left, 1 << 16))
+            if not chunk:
+                return
+            left -= len(chunk)
+    except Exception as exc:  # the client went away: nothing left to tell it
+        LOG.debug("Stopped draining a refused upload: %s", exc)
 
 
 def discard(stores, location: str) -> None:

@@ -22,17 +22,18 @@ def create_app(conf, database: peewee.Database | None = None) -> flask.Flask:
     app = flask.Flask("glance_registry")
     db.bind_database(database) if database is not None else db.bind(conf)
     request_id.install(app)
-    _install_connection_handling(app)
+    auth.install(app, conf)
+    _install_connection_handling(app, conf.auth_strategy)
     _install_error_handlers(app)
     api.register(app, Settings(conf.limit_param_default, conf.api_limit_max))
     return app
 
 
-def _install_connection_handling(app: flask.Flask) -> None:
+def _install_connection_handling(app: flask.Flask, strategy: str) -> None:
     @app.before_request
     def _connect():
         flask.g.context = auth.context_from_request(
-            flask.request, flask.g.get("request_id"))
+            flask.request, flask.g.get("request_id"), strategy)
         db.database.connect(reuse_if_open=True)
 
     @app.teardown_request

@@ -1,21 +1,53 @@
-"""Who is calling: the one place a request becomes a RequestContext."""
+"""Who is calling: the one place a request becomes a RequestContext.
+
+glance-api forwards the end user's identity in ``X-Glance-Context-*``
+headers. Under ``auth_strategy = noauth`` the registry believes them from
+anyone who can reach it (it binds to loopback). Under ``keystone`` every
+caller first proves itself with a token keystonemiddleware validates, and
+the forwarded identity is believed only from a caller holding the
+``service`` or ``admin`` role, which is how glance-api's service user
+acts for its users. Any other caller acts as itself, and sending identity
+headers is refused: that is someone claiming to be someone else.
+"""
 
 from __future__ import annotations
 
 import flask
 
-from glance_common.context import RequestContext
+from glance_common import keystone
+from glance_common.context import (PROJECT_HEADER, ROLES_HEADER, USER_HEADER,
+                                   RequestContext)
+from glance_registry.errors import Forbidden, Unauthenticated
+
+PUBLIC_PATHS = ("/healthcheck",)
+TRUSTED_ROLES = frozenset({"service", "admin"})
+FORWARDED = (USER_HEADER, PROJECT_HEADER, ROLES_HEADER)
 
 
-def context_from_request(request: flask.Request, request_id: str | None
-                         ) -> RequestContext:
+def install(app: flask.Flask, conf) -> None:
+    """Put token validation in front of ``app`` when the strategy is keystone."""
+    if conf.auth_strategy == "keystone":
+        app.wsgi_app = keystone.protect(app.wsgi_app, conf, PUBLIC_PATHS)
+
+
+def context_from_request(request: flask.Request, request_id: str | None,
+                         strategy: str = "noauth") -> RequestContext:
     """The identity the request acts with.
 
-    The registry binds to loopback and, for now, trusts the context headers
-    glance-api sends from any caller that can reach it. When the registry
-    learns Keystone, this function is where it will first require proof
-    (a validated service token with the ``service`` or ``admin`` role) and
-    reject the headers otherwise; nothing else in the registry changes.
-    Without headers the caller is anonymous: no user, no project, no roles.
+    Without identity headers (noauth), or on a public path (keystone), the
+    caller is anonymous: no user, no project, no roles.
     """
-    return RequestContext.from_headers(request.headers, request_id)
+    if strategy != "keystone":
+        return RequestContext.from_headers(request.headers, request_id)
+    caller = keystone.identity(request.environ)
+    if caller is None:
+        return RequestContext.build(None, None, [], request_id)
+    if not caller.confirmed:
+        raise Unauthenticated("The request you have made requires authentication.")
+    if TRUSTED_ROLES & {r.lower() for r in caller.roles}:
+        return RequestContext.from_headers(request.headers, request_id)
+    if any(name in request.headers for name in FORWARDED):
+        raise Forbidden("Only glance-api (a caller with the service or admin "
+                        "role) may act for another identity.")
+    return RequestContext.build(caller.user_id, caller.project_id, caller.roles,
+                                request_id)

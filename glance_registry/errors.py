@@ -47,3 +47,9 @@ class ConfigError(RegistryError):
     """The registry's configuration cannot work."""
 
     code = 500
+
+
+class QuotaExceeded(RegistryError):
+    """Storing this would take a project over its quota."""
+
+    code = 413

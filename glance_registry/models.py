@@ -45,6 +45,8 @@ class Image(BaseModel):
     min_disk = peewee.IntegerField(default=0)
     min_ram = peewee.IntegerField(default=0)
     owner = peewee.CharField(max_length=255, null=True)
+    # Bytes held against the owner's storage quota while the image is saving.
+    reserved_size = peewee.BigIntegerField(default=0)
 
     class Meta:
         table_name = "images"

@@ -36,6 +36,13 @@ database_opts = [
 ]
 
 api_opts = [
+    cfg.StrOpt("auth_strategy", default="noauth", choices=["noauth", "keystone"],
+               help="'noauth' believes the X-Glance-Context-* identity headers "
+                    "of anyone who can reach the registry: bind it to "
+                    "loopback. 'keystone' validates every caller's token "
+                    "with [keystone_authtoken] and believes the forwarded "
+                    "identity only from a caller holding the 'service' or "
+                    "'admin' role (glance-api's service user)."),
     cfg.IntOpt("limit_param_default", default=25, min=1,
                help="Images per list page when the caller gives no limit."),
     cfg.IntOpt("api_limit_max", default=1000, min=1,

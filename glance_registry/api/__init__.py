@@ -3,7 +3,10 @@
 Identity: every call carries ``X-Glance-Context-User``,
 ``X-Glance-Context-Project``, ``X-Glance-Context-Roles`` (comma-separated)
 and ``X-Openstack-Request-Id`` (echoed back). Without them the caller is
-anonymous. Bodies are JSON. Errors are ``{"message", "code", "title"}`` when
+anonymous. Under ``auth_strategy = keystone`` every call but the health
+check also needs ``X-Auth-Token`` (401 without a valid one), and the
+context headers are believed only from a caller with the service or admin
+role (403 from anyone else); see glance_registry.auth. Bodies are JSON. Errors are ``{"message", "code", "title"}`` when
 Accept names application/json (text/plain otherwise). Timestamps are UTC
 ``YYYY-MM-DDTHH:MM:SS.ffffff``.
 
@@ -61,6 +64,12 @@ size, checksum``. ``size`` is null until the api sets it.
     admin -> 401; visible but not sharable -> 403; invisible or deleted ->
     404. Sharing a private image makes it shared.
 ``GET /shared-images/{member}`` -> 200 {"shared_images": [{image_id, can_share}]}
+``PUT /images/{id}/reservation`` {"at_least": n, "wanted": n, "quota": n}
+    -> 200 {"reserved", "usage", "quota"}: hold bytes for a saving image
+    against its owner's storage quota (0 = unlimited): ``wanted`` if they
+    fit, else all the room left if it covers ``at_least``; 413 when not even
+    that fits; 409 when the image is not saving. The project's usage is its
+    active and deactivated images' sizes plus what its saving images hold.
 ``GET /healthcheck`` -> 200 "OK", 503 when the database does not answer.
 """
 
@@ -68,7 +77,7 @@ from __future__ import annotations
 
 import flask
 
-from glance_registry.api import health, images, members
+from glance_registry.api import health, images, members, quotas
 from glance_registry.api.settings import Settings
 
 
@@ -76,4 +85,5 @@ def register(app: flask.Flask, settings: Settings) -> None:
     """Mount every resource of the registry API on ``app``."""
     app.register_blueprint(images.blueprint(settings))
     app.register_blueprint(members.blueprint())
+    app.register_blueprint(quotas.blueprint())
     app.register_blueprint(health.blueprint())

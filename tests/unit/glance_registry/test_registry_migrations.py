@@ -38,7 +38,7 @@ def test_glance_manage_db_sync_and_version(empty_db_url, tmp_path, capsys):
     assert manage.main(["--config-file", config, "db", "version"]) == 0
     assert capsys.readouterr().out.strip() == "None"
     assert manage.main(["--config-file", config, "db", "sync"]) == 0
-    assert "Applied migrations: 1" in capsys.readouterr().out
+    assert "Applied migrations: 1, 2" in capsys.readouterr().out
     assert manage.main(["--config-file", config, "db", "version"]) == 0
     assert capsys.readouterr().out.strip() == str(migrations.head_version())
     assert manage.main(["--config-file", config, "db", "sync"]) == 0
