@@ -37,6 +37,7 @@ from glance_store import exceptions
 from glance_store.driver import (Capability, Driver, ImageData, Stored,
                                  check_range)
 from glance_store.reader import CHUNK_SIZE, VerifyingReader
+from glance_store.url_filter import redact
 
 LOG = logging.getLogger(__name__)
 
@@ -404,12 +405,12 @@ class S3Driver(Driver):
         if parts.scheme.lower() not in self.schemes or not bucket \
                 or not key or parts.query or parts.fragment:
             raise exceptions.BadStoreURI(
-                f"{location!r} is not an s3://<host>/<bucket>/<key> "
+                f"{redact(location)!r} is not an s3://<host>/<bucket>/<key> "
                 f"location")
         base = (parts.netloc.rpartition("@")[2].lower() + prefix).rstrip("/")
         if base != self._base:
             raise exceptions.BadStoreURI(
-                f"{location!r} names the S3 host {base!r}, not the "
+                f"{redact(location)!r} names the S3 host {base!r}, not the "
                 f"configured {self._base!r}")
         return urllib.parse.unquote(bucket), urllib.parse.unquote(key)
 

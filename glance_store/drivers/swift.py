@@ -39,6 +39,7 @@ from glance_store import exceptions
 from glance_store.driver import (Capability, Driver, ImageData, Stored,
                                  check_range)
 from glance_store.reader import CHUNK_SIZE, VerifyingReader
+from glance_store.url_filter import redact
 
 LOG = logging.getLogger(__name__)
 
@@ -457,7 +458,7 @@ class SwiftDriver(Driver):
             return int(headers["content-length"])
         except (KeyError, ValueError):
             raise exceptions.RemoteServiceUnavailable(
-                f"Swift gave no usable Content-Length for {location}"
+                f"Swift gave no usable Content-Length for {redact(location)}"
             ) from None
 
     # --- deleting -------------------------------------------------------
@@ -545,15 +546,15 @@ class SwiftDriver(Driver):
         if scheme not in self.schemes or not container or not obj \
                 or parts.query or parts.fragment:
             raise exceptions.BadStoreURI(
-                f"{location!r} is not a swift+http(s)://<auth address>/"
-                f"<container>/<object> location")
+                f"{redact(location)!r} is not a swift+http(s)://<auth "
+                f"address>/<container>/<object> location")
         if scheme != "swift+config":
             base = (parts.netloc.rpartition("@")[2].lower()
                     + auth_path).rstrip("/")
             if base != self._auth_base:
                 raise exceptions.BadStoreURI(
-                    f"{location!r} names the Swift auth address {base!r}, "
-                    f"not the configured {self._auth_base!r}")
+                    f"{redact(location)!r} names the Swift auth address "
+                    f"{base!r}, not the configured {self._auth_base!r}")
         return (urllib.parse.unquote(container), urllib.parse.unquote(obj))
 
     @staticmethod

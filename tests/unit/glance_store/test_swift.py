@@ -458,3 +458,13 @@ def test_the_configured_swift_store_round_trips(conf, swift_cluster, source,
     assert result.store == "swift"
     assert read_all(stores, result.location) == b"configured"
     assert swift_cluster.list_container(container) == ["img"]
+
+
+def test_a_refused_glance_location_does_not_echo_its_credentials():
+    driver = SwiftDriver(auth_address="http://127.0.0.1:1/auth/v1.0",
+                         user="u", key="k", auth_version="1")
+
+    with pytest.raises(exceptions.BadStoreURI) as raised:
+        driver.get_size("swift+http://acct%3Auser:s3cret@elsewhere/auth/"
+                        "glance/img")
+    assert "s3cret" not in str(raised.value)
