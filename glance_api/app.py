@@ -9,6 +9,7 @@ from werkzeug.exceptions import NotFound
 
 import glance_store
 from glance_api import auth, errors, quota, versions
+from glance_api.copy_from import Copier
 from glance_api.policy import Policy
 from glance_api.registry import RegistryClient
 from glance_api.v1 import images, members
@@ -24,6 +25,7 @@ class Services:
     stores: glance_store.Stores
     policy: Policy
     storage_quota: int = 0  # user_storage_quota in bytes; 0 = unlimited
+    copier: Copier | None = None
 
 
 def create_app(conf, registry: RegistryClient | None = None,
@@ -38,6 +40,8 @@ def create_app(conf, registry: RegistryClient | None = None,
             conf, hashing_algorithm=conf.hashing_algorithm),
         policy=Policy(conf),
         storage_quota=quota.storage_quota(conf))
+    services = app.extensions["glance"]
+    services.copier = Copier(services, conf.copy_from_workers)
     request_id.install(app)
     auth.install(app, conf)
     errors.install(app)

@@ -48,6 +48,9 @@ api_opts = [
                     "writes to its image. An image in saving with no mark for "
                     "four intervals is taken to be abandoned: it is killed and "
                     "its partial bytes removed."),
+    cfg.IntOpt("copy_from_workers", default=4, min=1,
+               help="Most x-glance-api-copy-from fetches one api worker "
+                    "process runs at once; more wait their turn (queued)."),
     cfg.StrOpt("public_endpoint",
                help="Public URL of this API (for links and Location headers) "
                     "when it sits behind a proxy that rewrites the host."),

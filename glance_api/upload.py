@@ -32,16 +32,20 @@ class ClientStream:
     failures, and refreshes the image's heartbeat while bytes keep arriving.
     """
 
-    def __init__(self, stream, heartbeat: Callable[[], None], interval: float):
+    def __init__(self, stream, heartbeat: Callable[[], None], interval: float,
+                 from_client: bool = True):
         self._stream = stream
         self._heartbeat = heartbeat
         self._interval = interval
+        self._from_client = from_client
         self._last = time.monotonic()
 
     def read(self, size: int = -1) -> bytes:
         try:
             chunk = self._stream.read(size)
         except Exception as exc:
+            if not self._from_client:
+                raise  # a store reading a remote source says what went wrong
             raise ClientDisconnected(
                 "Client disconnected before sending all data to backend") from exc
         now = time.monotonic()
@@ -53,8 +57,11 @@ class ClientStream:
 
 def upload(ctx: RequestContext, services, image: dict, stream, *,
            size: int | None = None, checksum: str | None = None,
-           store: str | None = None) -> dict:
+           store: str | None = None, from_client: bool = True) -> dict:
     """Stream ``stream`` into a store as ``image``'s data and activate it.
+
+    ``from_client`` is false when the bytes come from a store (copy-from)
+    rather than the request body.
 
     On any failure the bytes written so far are removed and the image is
     left ``killed``; the error says why.
@@ -77,7 +84,8 @@ def upload(ctx: RequestContext, services, image: dict, stream, *,
         except RegistryUnavailable:
             LOG.warning("Could not refresh the heartbeat of image %s", image_id)
 
-    reader = ClientStream(stream, heartbeat, services.conf.upload_heartbeat_interval)
+    reader = ClientStream(stream, heartbeat, services.conf.upload_heartbeat_interval,
+                          from_client)
     reservation = quota.Reservation(ctx, registry, image, services.storage_quota)
     if not reservation.unlimited:
         reader = quota.QuotaStream(reader, reservation)
@@ -89,7 +97,7 @@ def upload(ctx: RequestContext, services, image: dict, stream, *,
     except BaseException as exc:
         _kill(ctx, registry, image_id)
         failure = _explain(exc) if isinstance(exc, store_exc.GlanceStoreError) else exc
-        if isinstance(failure, errors.TooLarge):
+        if isinstance(failure, errors.TooLarge) and from_client:
             _drain(stream)
         if failure is exc:
             raise

@@ -30,19 +30,48 @@ def _conf_with_connection(url: str) -> Path:
 
 
 class Glance:
-    """A registry and an api talking to each other over real HTTP."""
+    """A registry and an api talking to each other over real HTTP.
 
-    def __init__(self, base: Path, db_url: str, **api_options):
+    With ``keystone`` (a ``[keystone_authtoken]`` section) both daemons run
+    ``auth_strategy = keystone``; ``service_token`` then gives the token the
+    test's own registry calls (registry_get, registry_create) carry.
+    """
+
+    def __init__(self, base: Path, db_url: str, keystone: dict | None = None,
+                 service_token=None, sections: dict | None = None, **api_options):
         self.base = base
+        self.sections = sections or {}
         self.db_url = db_url
+        self.keystone = keystone
+        self.service_token = service_token
         self.images_dir = str(base / "images")
         os.makedirs(self.images_dir, exist_ok=True)
         self.size_cap = api_options.pop("image_size_cap", SIZE_CAP)
         self.api_options = api_options
         (base / "registry").mkdir(exist_ok=True)
-        self.registry = daemons.start_registry(base / "registry", db_url)
+        self.registry = self._start_registry()
         self.api = self._start_api()
         self.url = self.api.url
+
+    def _start_registry(self) -> daemons.Daemon:
+        if self.keystone is None:
+            return daemons.start_registry(self.base / "registry", self.db_url)
+        port = daemons.free_port()
+        config = daemons.write_config(self.base / "registry" / "glance-registry.conf", {
+            "DEFAULT": {"bind_host": "127.0.0.1", "bind_port": port, "workers": 1,
+                        "threads": 4, "debug": True, "auth_strategy": "keystone"},
+            "database": {"connection": self.db_url},
+            "keystone_authtoken": self.keystone})
+        cmd = [sys.executable, "-m", "glance_registry.cmd", "--config-file", str(config)]
+        return daemons.start("glance-registry", cmd, config, port,
+                             self.base / "registry" / "glance-registry.log")
+
+    def registry_headers(self) -> dict:
+        """Headers of an admin context, with a service token under Keystone."""
+        headers = dict(ADMIN)
+        if self.service_token is not None:
+            headers["X-Auth-Token"] = self.service_token()
+        return headers
 
     def _start_api(self) -> daemons.Daemon:
         port = daemons.free_port()
@@ -54,8 +83,11 @@ class Glance:
                  "filesystem_store_datadir": self.images_dir}
         for key, value in self.api_options.items():
             (store if key.startswith("filesystem_") else defaults)[key] = value
-        config = daemons.write_config(self.base / "glance-api.conf",
-                                      {"DEFAULT": defaults, "glance_store": store})
+        sections = {"DEFAULT": defaults, "glance_store": store, **self.sections}
+        if self.keystone is not None:
+            defaults["auth_strategy"] = "keystone"
+            sections["keystone_authtoken"] = self.keystone
+        config = daemons.write_config(self.base / "glance-api.conf", sections)
         cmd = [sys.executable, "-m", "glance_api.cmd", "--config-file", str(config)]
         return daemons.start("glance-api", cmd, config, port, self.base / "glance-api.log")
 
@@ -69,14 +101,15 @@ class Glance:
 
     def registry_get(self, image_id: str) -> dict:
         """The registry's full record of an image, as an admin sees it."""
-        resp = requests.get(self.registry.url + "/images/" + image_id, headers=ADMIN)
+        resp = requests.get(self.registry.url + "/images/" + image_id,
+                            headers=self.registry_headers())
         resp.raise_for_status()
         return resp.json()["image"]
 
     def registry_create(self, image: dict) -> dict:
         """Record an image directly in the registry, as an admin."""
         resp = requests.post(self.registry.url + "/images", json={"image": image},
-                             headers=ADMIN)
+                             headers=self.registry_headers())
         resp.raise_for_status()
         return resp.json()["image"]
 

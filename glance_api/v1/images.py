@@ -110,6 +110,9 @@ def create():
                               store=meta.store)
     elif meta.location:
         image = rules.activate_location(ctx, services, image, meta)
+    elif meta.copy_from:
+        services.copier.start(ctx, image, meta.copy_from,
+                              size=meta.fields.get("size"), store=meta.store)
     response = flask.jsonify({"image": hdrs.to_json(image)})
     response.status_code = 201
     response.headers["Location"] = rules.image_url(image["id"])
@@ -136,6 +139,10 @@ def update(image_id):
                               store=meta.store)
     elif meta.location:
         image = rules.activate_location(ctx, services, image, meta)
+    elif meta.copy_from:
+        services.copier.start(ctx, image, meta.copy_from,
+                              size=meta.fields.get("size") or image.get("size"),
+                              store=meta.store)
     response = flask.jsonify({"image": hdrs.to_json(image)})
     if image.get("checksum"):
         response.headers["ETag"] = image["checksum"]

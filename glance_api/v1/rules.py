@@ -11,6 +11,7 @@ import flask
 from glance_api import errors, policy
 from glance_api.v1.headers import ImageMeta
 from glance_common.context import RequestContext
+from glance_store import Capability
 from glance_store.url_filter import redact
 
 DISK_FORMATS = frozenset({"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw",
@@ -84,10 +85,9 @@ def _check_common(ctx: RequestContext, services, meta: ImageMeta,
             raise errors.BadRequest(
                 "Image data must be sent as application/octet-stream, not %s." % ctype)
         _check_store(services, meta.store)
-    if meta.copy_from:
+    if meta.copy_from is not None:
         policy.enforce(ctx, "copy_from")
-        raise errors.BadRequest("Copying image data from a URL is not supported "
-                                "by this deployment yet.")
+        _check_external_url(services, meta.copy_from)
     if meta.location is not None:
         policy.enforce(ctx, "set_image_location")
         _check_external_url(services, meta.location)
@@ -96,8 +96,12 @@ def _check_common(ctx: RequestContext, services, meta: ImageMeta,
 
 
 def _check_store(services, store: str | None) -> None:
-    if store is not None and store not in services.stores.store_names:
+    if store is None:
+        return
+    if store not in services.stores.store_names:
         raise errors.BadRequest("Required store %s is invalid" % store)
+    if Capability.WRITE not in services.stores.driver(store).capabilities:
+        raise errors.BadRequest("Store %s cannot hold uploads" % store)
 
 
 def _check_external_url(services, url: str) -> None:
