@@ -1,0 +1,63 @@
+"""The registry under auth_strategy = keystone: who may claim to act for whom.
+
+``responses`` stands in for Keystone (tests/keystone_mock.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+import responses
+
+from glance_registry import db
+from glance_registry.app import create_app
+from glance_registry.cmd import load_config
+from registry_support import ADMIN, ALICE
+from tests.keystone_mock import FakeKeystone, authtoken_section, write_conf
+
+
+@pytest.fixture
+def keystone():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeKeystone(mock)
+
+
+@pytest.fixture
+def client(tmp_path, keystone):
+    from glance_registry import migrations
+    url = "sqlite:///%s" % (tmp_path / "glance.sqlite")
+    database = db.make_database(url)
+    migrations.sync(database)
+    db.close_all(database)
+    path = write_conf(tmp_path / "glance-registry.conf", {
+        "DEFAULT": {"auth_strategy": "keystone"}, "database": {"connection": url},
+        "keystone_authtoken": authtoken_section()})
+    app = create_app(load_config(["--config-file", str(path)]))
+    yield app.test_client()
+    db.close_all(db.database.obj)
+
+
+def test_no_token_is_401_and_the_health_check_stays_open(client):
+    assert client.get("/images", headers=ADMIN).status_code == 401
+    assert client.get("/healthcheck").status_code == 200
+
+
+def test_forged_context_headers_from_an_ordinary_user_are_403(client, keystone):
+    bob = keystone.issue("bob", "tenant-b", ["member"])
+    resp = client.get("/images", headers=dict(ADMIN, **{"X-Auth-Token": bob}))
+    assert resp.status_code == 403
+
+
+def test_a_service_caller_acts_for_the_forwarded_context(client, keystone):
+    glance = keystone.issue("glance", "service", ["service"])
+    resp = client.post("/images", json={"image": {"name": "x"}},
+                       headers=dict(ALICE, **{"X-Auth-Token": glance}))
+    assert resp.status_code == 201
+    assert resp.get_json()["image"]["owner"] == "alice"
+
+
+def test_an_ordinary_user_without_context_headers_acts_as_itself(client, keystone):
+    bob = keystone.issue("bob", "tenant-b", ["member"])
+    resp = client.post("/images", json={"image": {"name": "x"}}, headers={
+        "X-Auth-Token": bob, "Accept": "application/json"})
+    assert resp.status_code == 201
+    assert resp.get_json()["image"]["owner"] == "tenant-b"
