@@ -145,3 +145,26 @@ def empty_db_url(request, tmp_path):
     if request.param == "sqlite":
         return "sqlite:///%s" % (tmp_path / "empty.sqlite")
     return request.getfixturevalue("postgres").create_database()
+
+
+# --- A real Swift cluster on 127.0.0.1 -----------------------------------
+
+@pytest.fixture(scope="session")
+def swift_cluster():
+    """A Swift all-in-one (tempauth + s3api) for the whole test run.
+
+    Started on first use, stopped at the end; see tests/swift.py. When it
+    cannot start, its tests are skipped, except under CI (``CI`` set),
+    where they fail.
+    """
+    from tests import swift
+
+    try:
+        cluster = swift.start_cluster()
+    except Exception as exc:  # any setup failure: report it, then skip
+        message = f"cannot start the Swift test cluster: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must run the Swift tests)")
+        pytest.skip(message)
+    yield cluster
+    cluster.stop()
