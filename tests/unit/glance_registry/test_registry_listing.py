@@ -212,4 +212,4 @@ def test_a_page_costs_a_constant_number_of_queries(client, create):
         assert all(image["properties"] == {"a": "1", "b": "2"} for image in page)
         assert all(len(image["locations"]) == 1 for image in page)
         counts[limit] = len(executed)
-    assert 4 == counts[1] == counts[5] == counts[30], counts  # images + 3 children
+    assert 2 == counts[1] == counts[5] == counts[30], counts  # images + their children
