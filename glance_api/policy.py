@@ -9,6 +9,9 @@ from the defaults by ``oslopolicy-sample-generator``.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import flask
 
 from glance_api.errors import Forbidden
@@ -61,6 +64,12 @@ def list_rules() -> list:
             for name, check, doc in RULES]
 
 
+# Seconds between looks at the policy file for changes. oslo.policy looks on
+# every decision (a search of the config dirs and a stat each time), which
+# cost more than the rest of a HEAD request.
+RELOAD_CHECK_INTERVAL = 5.0
+
+
 class Policy:
     """An oslo.policy Enforcer holding the defaults and the operator's file."""
 
@@ -69,9 +78,25 @@ class Policy:
 
         self._enforcer = policy.Enforcer(conf)
         self._enforcer.register_defaults(list_rules())
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def _reload_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < RELOAD_CHECK_INTERVAL:
+            return
+        with self._lock:
+            if now - self._checked_at < RELOAD_CHECK_INTERVAL:
+                return
+            self._enforcer.use_conf = True
+            self._enforcer.load_rules()
+            # Between looks, decisions use the rules loaded here.
+            self._enforcer.use_conf = False
+            self._checked_at = now
 
     def check(self, ctx: RequestContext, action: str, target: dict | None = None) -> bool:
         """True when ``ctx`` may perform ``action`` on ``target``."""
+        self._reload_if_due()
         return self._enforcer.authorize(action, _target(target), _creds(ctx),
                                         do_raise=False)
 

@@ -35,6 +35,9 @@ class RegistryClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        # An internal call: no proxies or .netrc from the environment (and
+        # no per-request scan of os.environ for them).
+        self.session.trust_env = False
         self.session.verify = verify
         self.session.auth = auth
         # Retry only failures to connect: those never reached the registry,
