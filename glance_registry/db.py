@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import peewee
 from playhouse import db_url
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from glance_registry import errors
 
@@ -34,10 +34,13 @@ def make_database(url: str, max_pool_size: int = 10, pool_timeout: int = 30,
         if not name:
             raise errors.ConfigError("No SQLite path in %r" % url)
         # IMMEDIATE: a write transaction takes the lock up front, so two
-        # writers queue on the busy timeout instead of deadlocking.
-        return peewee.SqliteDatabase(
+        # writers queue on the busy timeout instead of deadlocking. Pooled:
+        # opening a connection and setting its pragmas cost as much as the
+        # query of a typical request.
+        return PooledSqliteDatabase(
             name, pragmas=SQLITE_PRAGMAS, timeout=SQLITE_BUSY_TIMEOUT,
-            lock_type="IMMEDIATE")
+            lock_type="IMMEDIATE", max_connections=max_pool_size,
+            stale_timeout=recycle_time, check_same_thread=False)
     if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
         if not name:
             raise errors.ConfigError("No database name in %r" % url)
@@ -70,7 +73,7 @@ def bind_database(new: peewee.Database) -> None:
 
 def close_all(db: peewee.Database) -> None:
     """Close every connection ``db`` holds (pooled ones included)."""
-    if isinstance(db, PooledPostgresqlDatabase):
+    if isinstance(db, (PooledPostgresqlDatabase, PooledSqliteDatabase)):
         db.close_all()
     elif not db.is_closed():
         db.close()
