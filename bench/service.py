@@ -42,6 +42,7 @@ class Service:
                 raise SystemExit("glance-all failed to start:\n" + output)
             output += line
         self.url = "http://127.0.0.1:%d" % self.api_port
+        self.connection = connection or "sqlite:///%s/glance.sqlite" % self.data
         self.images_dir = os.path.join(self.data, "images")
 
     def daemons(self) -> dict[str, list[int]]:
