@@ -8,12 +8,13 @@ import flask
 from werkzeug.exceptions import NotFound
 
 import glance_store
-from glance_api import auth, errors, quota, versions
+from glance_api import auth, errors, forwarded, health, quota, versions
 from glance_api.copy_from import Copier
+from glance_api.notifier import Notifier
 from glance_api.policy import Policy
 from glance_api.registry import RegistryClient
 from glance_api.v1 import images, members
-from glance_common import request_id
+from glance_common import access_log, request_id
 
 
 @dataclasses.dataclass
@@ -26,6 +27,7 @@ class Services:
     policy: Policy
     storage_quota: int = 0  # user_storage_quota in bytes; 0 = unlimited
     copier: Copier | None = None
+    notifier: Notifier = dataclasses.field(default_factory=lambda: Notifier(False))
 
 
 def create_app(conf, registry: RegistryClient | None = None,
@@ -39,12 +41,16 @@ def create_app(conf, registry: RegistryClient | None = None,
         stores=stores or glance_store.Stores.from_conf(
             conf, hashing_algorithm=conf.hashing_algorithm),
         policy=Policy(conf),
-        storage_quota=quota.storage_quota(conf))
+        storage_quota=quota.storage_quota(conf),
+        notifier=Notifier.from_conf(conf))
     services = app.extensions["glance"]
     services.copier = Copier(services, conf.copy_from_workers)
     request_id.install(app)
+    access_log.install(app)
     auth.install(app, conf)
     errors.install(app)
+    app.wsgi_app = forwarded.middleware(
+        app.wsgi_app, forwarded.parse_networks(conf.trusted_proxies))
 
     @app.errorhandler(NotFound)
     def _not_found(exc):
@@ -54,8 +60,9 @@ def create_app(conf, registry: RegistryClient | None = None,
 
     @app.get("/healthcheck")
     def _health():
-        healthy = app.extensions["glance"].registry.healthy(flask.g.context)
-        return (("OK", 200) if healthy else ("registry unavailable", 503))
+        code, text = health.report(services.registry, services.stores,
+                                   flask.g.context)
+        return flask.Response(text, status=code, mimetype="text/plain")
 
     app.register_blueprint(versions.bp)
     app.register_blueprint(images.bp)

@@ -6,7 +6,7 @@ import sys
 
 from oslo_config import cfg
 
-from glance_api import auth, options, quota, sweep
+from glance_api import auth, forwarded, options, quota, sweep
 from glance_common import server
 
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     auth.check_safe_to_serve(conf)
     try:
         quota.storage_quota(conf)
+        forwarded.parse_networks(conf.trusted_proxies)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     server.setup_logging(conf)
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
         # registry's compare-and-set keeps them from stepping on each other.
         sweep.start(holder["app"].extensions["glance"])
 
+    def worker_exit(_server, _worker):
+        # Events still queued get a moment to reach the bus; never longer.
+        holder["app"].extensions["glance"].notifier.stop(timeout=2.0)
+
     hooks = {
         # The v1 client sends x-image-meta-disk_format: with underscores.
         # The api reads '-' and '_' alike in these names, so gunicorn's
@@ -49,6 +54,10 @@ def main(argv: list[str] | None = None) -> None:
         "limit_request_fields": max(200, conf.image_property_quota + 64),
         "limit_request_field_size": 65536 + 1024,
         "post_fork": post_fork,
+        "worker_exit": worker_exit,
+        # gunicorn believes X-Forwarded-Proto from the same proxies the api
+        # believes X-Forwarded-Host from (glance_api.forwarded).
+        "forwarded_allow_ips": ",".join(conf.trusted_proxies),
     }
     server.serve(load, conf, hooks)
 

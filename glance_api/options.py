@@ -54,6 +54,22 @@ api_opts = [
     cfg.StrOpt("public_endpoint",
                help="Public URL of this API (for links and Location headers) "
                     "when it sits behind a proxy that rewrites the host."),
+    cfg.ListOpt("trusted_proxies", default=["127.0.0.1", "::1"],
+                help="Addresses or networks (CIDR) of the load balancers in "
+                     "front of this API. Only requests from them may set the "
+                     "scheme and host of links and Location headers with "
+                     "X-Forwarded-Proto and X-Forwarded-Host. public_endpoint, "
+                     "when set, wins over both."),
+]
+
+notification_opts = [
+    cfg.ListOpt("disabled_notifications", default=[],
+                help="Notifications not to send: event types (image.create) "
+                     "or groups (image.member or image.member.* for every "
+                     "image.member event). The driver and the message bus "
+                     "are set in [oslo_messaging_notifications]."),
+    cfg.StrOpt("default_publisher_id", default="image.localhost",
+               help="The publisher_id of the notifications this API sends."),
 ]
 
 paste_deploy_opts = [
@@ -69,11 +85,12 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
     conf.register_opts(server_opts(API_PORT))
     conf.register_opts(api_opts)
+    conf.register_opts(notification_opts)
     conf.register_opts(paste_deploy_opts, group="paste_deploy")
     glance_store.register_opts(conf)
 
 
 def list_opts():
     """The options for oslo-config-generator."""
-    return [(None, server_opts(API_PORT) + api_opts),
+    return [(None, server_opts(API_PORT) + api_opts + notification_opts),
             ("paste_deploy", paste_deploy_opts)]

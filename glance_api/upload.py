@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Callable
 
-from glance_api import errors, quota
+from glance_api import errors, payloads, quota
 from glance_api.registry import RegistryError, RegistryUnavailable
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
@@ -68,12 +68,13 @@ def upload(ctx: RequestContext, services, image: dict, stream, *,
     """
     registry, image_id = services.registry, image["id"]
     try:
-        registry.update(ctx, image_id, {"status": "saving"}, from_state="queued")
+        saving = registry.update(ctx, image_id, {"status": "saving"}, from_state="queued")
     except RegistryError as exc:
         if exc.code == 409:
             raise errors.Conflict(
                 "Image %s is not queued; another upload may have started." % image_id) from exc
         raise
+    _notify(services.notifier, ctx, "image.prepare", saving)
 
     def heartbeat() -> None:
         try:
@@ -108,7 +109,7 @@ def upload(ctx: RequestContext, services, image: dict, stream, *,
                "locations": [{"url": result.location,
                               "metadata": {"store": result.store}}]}
     try:
-        return registry.update(ctx, image_id, changes, from_state="saving")
+        active = registry.update(ctx, image_id, changes, from_state="saving")
     except BaseException as exc:
         discard(services.stores, result.location)
         if isinstance(exc, RegistryError) and exc.code in (404, 409):
@@ -116,6 +117,14 @@ def upload(ctx: RequestContext, services, image: dict, stream, *,
                                "was uploading; the data was removed." % image_id) from exc
         _kill(ctx, registry, image_id)
         raise
+    _notify(services.notifier, ctx, "image.upload", active)
+    _notify(services.notifier, ctx, "image.activate", active)
+    return active
+
+
+def _notify(notifier, ctx: RequestContext, event_type: str, image: dict) -> None:
+    if notifier.wants(event_type):
+        notifier.notify(ctx, event_type, payloads.image(image))
 
 
 def _drain(stream, limit: int = DRAIN_LIMIT) -> None:

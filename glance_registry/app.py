@@ -8,7 +8,7 @@ import flask
 import peewee
 from werkzeug.exceptions import HTTPException
 
-from glance_common import request_id
+from glance_common import access_log, request_id
 from glance_common.errors import error_response
 from glance_registry import api, auth, db
 from glance_registry.api.settings import Settings
@@ -22,6 +22,7 @@ def create_app(conf, database: peewee.Database | None = None) -> flask.Flask:
     app = flask.Flask("glance_registry")
     db.bind_database(database) if database is not None else db.bind(conf)
     request_id.install(app)
+    access_log.install(app)
     auth.install(app, conf)
     _install_connection_handling(app, conf.auth_strategy)
     _install_error_handlers(app)

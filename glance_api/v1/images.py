@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import flask
 
-from glance_api import errors, policy, upload
+from glance_api import download as sent
+from glance_api import errors, payloads, policy, upload
 from glance_api.registry import RegistryError
 from glance_api.v1 import headers as hdrs
 from glance_api.v1 import rules
@@ -24,6 +25,12 @@ def _services():
 
 def _ctx():
     return flask.g.context
+
+
+def _notify(event_type: str, image: dict) -> None:
+    notifier = _services().notifier
+    if notifier.wants(event_type):
+        notifier.notify(_ctx(), event_type, payloads.image(image))
 
 
 def _list_params() -> dict:
@@ -77,22 +84,37 @@ def download(image_id):
         raise errors.ServiceUnavailable(
             "The stored data of image %s is %d bytes, not %d; refusing to send "
             "a corrupt image." % (image_id, data.size, image["size"]))
-    response = flask.Response(_body(data), mimetype="application/octet-stream",
-                              direct_passthrough=True)
+    on_close = _send_notifier(ctx, services.notifier, image)
     if data is not None and data.fileobj is not None:
         # Let the server hand the file to the kernel (sendfile).
-        response.response = flask.request.environ["wsgi.file_wrapper"](data.fileobj, 1 << 20)
-        response.call_on_close(data.close)
+        body = flask.request.environ["wsgi.file_wrapper"](
+            sent.SentFile(data.fileobj, data.size, on_close), 1 << 20)
+    else:
+        body = sent.SentChunks(data if data is not None else (), on_close,
+                               release=data.close if data is not None else None)
+    response = flask.Response(body, mimetype="application/octet-stream",
+                              direct_passthrough=True)
     response.headers["Content-Length"] = str(image["size"])
     _add_image_headers(response, image)
     return response
 
 
-def _body(data):
-    if data is None:
-        return
-    with data:
-        yield from data
+def _send_notifier(ctx, notifier, image: dict):
+    """What a download body calls when it closes: image.send with the bytes sent.
+
+    It runs after the request has ended, so it gets everything as arguments.
+    A short send is reported as an error, as Glance did.
+    """
+    destination = flask.request.remote_addr
+
+    def on_close(bytes_sent: int) -> None:
+        if not notifier.wants("image.send"):
+            return
+        priority = "info" if bytes_sent == (image["size"] or 0) else "error"
+        notifier.notify(ctx, "image.send",
+                        payloads.send(image, ctx, bytes_sent, destination), priority)
+
+    return on_close
 
 
 @bp.post("/v1/images")
@@ -103,6 +125,7 @@ def create():
     has_body = rules.has_body(request)
     rules.check_create(ctx, services, meta, has_body, request)
     image = services.registry.create(ctx, rules.new_record(ctx, meta, has_body))
+    _notify("image.create", image)
     if has_body:
         image = upload.upload(ctx, services, image, request.stream,
                               size=rules.declared_size(meta, request),
@@ -110,6 +133,7 @@ def create():
                               store=meta.store)
     elif meta.location:
         image = rules.activate_location(ctx, services, image, meta)
+        _notify("image.activate", image)
     elif meta.copy_from:
         services.copier.start(ctx, image, meta.copy_from,
                               size=meta.fields.get("size"), store=meta.store)
@@ -139,10 +163,12 @@ def update(image_id):
                               store=meta.store)
     elif meta.location:
         image = rules.activate_location(ctx, services, image, meta)
+        _notify("image.activate", image)
     elif meta.copy_from:
         services.copier.start(ctx, image, meta.copy_from,
                               size=meta.fields.get("size") or image.get("size"),
                               store=meta.store)
+    _notify("image.update", image)
     response = flask.jsonify({"image": hdrs.to_json(image)})
     if image.get("checksum"):
         response.headers["ETag"] = image["checksum"]
@@ -158,6 +184,7 @@ def delete(image_id):
         raise errors.NotFound("Image %s not found." % image_id)
     pending = services.conf.delayed_delete and bool(image.get("locations"))
     deleted = services.registry.delete(ctx, image_id, pending=pending)
+    _notify("image.delete", deleted)
     if not pending:
         for location in deleted.get("locations") or image.get("locations") or []:
             if rules.owns_bytes(location):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flask
 
-from glance_api import errors, policy
+from glance_api import errors, payloads, policy
 
 bp = flask.Blueprint("v1_members", __name__)
 
@@ -37,6 +37,32 @@ def _check_member_quota(count: int) -> None:
         raise errors.TooLarge("An image may have at most %d members." % quota)
 
 
+def _wants_member_events() -> bool:
+    notifier = _services().notifier
+    return any(notifier.wants("image.member." + action)
+               for action in ("create", "update", "delete"))
+
+
+def _notify_changes(image_id: str, before: list[dict]) -> None:
+    """image.member.create/update/delete for what changed since ``before``."""
+    after = _services().registry.members(_ctx(), image_id)
+    old = {m["member_id"]: m for m in before}
+    new = {m["member_id"]: m for m in after}
+    notifier = _services().notifier
+    for member_id, record in new.items():
+        if member_id not in old:
+            event = "image.member.create"
+        elif old[member_id] != record:
+            event = "image.member.update"
+        else:
+            continue
+        notifier.notify(_ctx(), event, payloads.member(image_id, record))
+    for member_id, record in old.items():
+        if member_id not in new:
+            notifier.notify(_ctx(), "image.member.delete",
+                            payloads.member(image_id, record, deleted=True))
+
+
 @bp.get("/v1/images/<image_id>/members")
 def index(image_id):
     policy.enforce(_ctx(), "get_members")
@@ -59,6 +85,8 @@ def add(image_id, member):
     current = registry.members(_ctx(), image_id)
     _check_member_quota(len(current) + 1)
     registry.add_member(_ctx(), image_id, member, can_share)
+    if _wants_member_events():
+        _notify_changes(image_id, current)
     return flask.Response(status=204)
 
 
@@ -72,14 +100,22 @@ def replace(image_id):
         if not isinstance(entry, dict) or not isinstance(entry.get("member_id"), str):
             raise errors.BadRequest("Each membership needs a member_id string.")
     _check_member_quota(len(body["memberships"]))
-    _services().registry.replace_members(_ctx(), image_id, body["memberships"])
+    registry = _services().registry
+    before = registry.members(_ctx(), image_id) if _wants_member_events() else None
+    registry.replace_members(_ctx(), image_id, body["memberships"])
+    if before is not None:
+        _notify_changes(image_id, before)
     return flask.Response(status=204)
 
 
 @bp.delete("/v1/images/<image_id>/members/<member>")
 def remove(image_id, member):
     policy.enforce(_ctx(), "delete_member")
-    _services().registry.delete_member(_ctx(), image_id, member)
+    registry = _services().registry
+    before = registry.members(_ctx(), image_id) if _wants_member_events() else None
+    registry.delete_member(_ctx(), image_id, member)
+    if before is not None:
+        _notify_changes(image_id, before)
     return flask.Response(status=204)
 
 

@@ -44,3 +44,24 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
     with database.connection_context():
         assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_healthcheck_is_503_when_the_sqlite_file_is_gone_or_unsynced(tmp_path):
+    from glance_registry import db, migrations
+    from glance_registry.app import create_app
+    from registry_support import make_conf
+
+    url = "sqlite:///%s" % (tmp_path / "glance.sqlite")
+    app = create_app(make_conf(url))
+    try:
+        assert app.test_client().get("/healthcheck").status_code == 503  # no schema
+        synced = db.make_database(url)
+        migrations.sync(synced)
+        db.close_all(synced)
+        assert app.test_client().get("/healthcheck").status_code == 200
+        (tmp_path / "glance.sqlite").rename(tmp_path / "elsewhere.sqlite")
+        response = app.test_client().get("/healthcheck")
+        assert response.status_code == 503
+        assert "database file is missing" in response.text
+    finally:
+        db.close_all(db.database.obj)

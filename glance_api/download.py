@@ -1,0 +1,111 @@
+"""Download bodies that count the bytes that really left, for image.send.
+
+A WSGI server asks a body for the next chunk only after it has written the
+previous one, so a chunk counts as sent once the next is asked for (or the
+body ends). A body the server drops early therefore under-counts by at most
+the one chunk whose write failed; it never over-counts.
+
+File-store images go to the server as ``wsgi.file_wrapper(SentFile)``, so
+gunicorn can hand the file to the kernel. It does so through
+``socket.sendfile()``, which always leaves the file positioned just past the
+last byte the kernel sent, even when the send fails midway; ``SentFile``
+watches those seeks. gunicorn then rewinds the descriptor directly, which
+``SentFile`` does not see and does not need to.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Callable, Iterable, Iterator
+
+OnClose = Callable[[int], None]  # receives the bytes sent
+
+
+class SentFile:
+    """A file-like object over an open image file that counts what was sent."""
+
+    def __init__(self, fileobj: IO[bytes], size: int, on_close: OnClose):
+        self._file = fileobj
+        self._start = fileobj.tell()
+        self._size = size
+        self._on_close = on_close
+        self._furthest = self._start  # furthest position a sendfile reported
+        self._confirmed = 0
+        self._pending = 0
+        self._closed = False
+
+    @property
+    def sent(self) -> int:
+        """Bytes known to have left, by either way of sending."""
+        by_sendfile = self._furthest - self._start
+        return min(self._size, max(by_sendfile, self._confirmed))
+
+    def fileno(self) -> int:
+        """The descriptor, so the server may use sendfile(2)."""
+        return self._file.fileno()
+
+    def read(self, size: int = -1) -> bytes:
+        """The next chunk (never past the image's size); confirms the last one."""
+        self._confirmed += self._pending
+        left = self._size - self._confirmed
+        data = self._file.read(left if size < 0 else min(size, left)) if left > 0 else b""
+        self._pending = len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Seek the file; remembers how far socket.sendfile() got."""
+        position = self._file.seek(offset, whence)
+        self._furthest = max(self._furthest, position)
+        return position
+
+    def tell(self) -> int:
+        """The file's position."""
+        return self._file.tell()
+
+    def close(self) -> None:
+        """Close the file and report the bytes sent, once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._file.close()
+        finally:
+            self._on_close(self.sent)
+
+
+class SentChunks:
+    """An iterable of image chunks that counts what the server wrote."""
+
+    def __init__(self, chunks: Iterable[bytes], on_close: OnClose,
+                 release: Callable[[], None] | None = None):
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._on_close = on_close
+        self._release = release
+        self._confirmed = 0
+        self._pending = 0
+        self._closed = False
+
+    def __iter__(self) -> "SentChunks":
+        return self
+
+    def __next__(self) -> bytes:
+        self._confirmed += self._pending
+        self._pending = 0
+        chunk = next(self._chunks)
+        self._pending = len(chunk)
+        return chunk
+
+    @property
+    def sent(self) -> int:
+        """Bytes the server has written."""
+        return self._confirmed
+
+    def close(self) -> None:
+        """Release the source and report the bytes sent, once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._release is not None:
+                self._release()
+        finally:
+            self._on_close(self._confirmed)

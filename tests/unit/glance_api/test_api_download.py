@@ -1,0 +1,98 @@
+"""Download bodies count the bytes that really left, however they were sent."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+from glance_api.download import SentChunks, SentFile
+
+SIZE = 8 * 1024 * 1024
+
+
+def _image_file(tmp_path, size=SIZE):
+    path = tmp_path / "image"
+    path.write_bytes(b"x" * size)
+    return open(path, "rb", buffering=0)
+
+
+def _receiver(sock, limit=None):
+    got = []
+
+    def run():
+        total = 0
+        while limit is None or total < limit:
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+        got.append(total)
+        sock.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, got
+
+
+def test_a_whole_file_sent_by_the_kernel_counts_every_byte(tmp_path):
+    reported = []
+    body = SentFile(_image_file(tmp_path), SIZE, reported.append)
+    server, client = socket.socketpair()
+    thread, got = _receiver(client)
+    with server:
+        # What gunicorn does: sendfile from the current offset, then rewind.
+        assert server.sendfile(body, offset=0, count=SIZE) == SIZE
+        body.close()
+    thread.join()
+    assert reported == [SIZE] == got
+
+
+def test_a_sendfile_cut_short_counts_what_the_kernel_took(tmp_path):
+    reported = []
+    body = SentFile(_image_file(tmp_path), SIZE, reported.append)
+    server, client = socket.socketpair()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    thread, got = _receiver(client, limit=1024 * 1024)
+    with server:
+        try:
+            server.sendfile(body, offset=0, count=SIZE)
+        except OSError:
+            pass  # the receiver hung up
+        body.close()
+    thread.join()
+    assert got[0] <= reported[0] < SIZE
+
+
+def test_a_file_read_in_chunks_counts_only_chunks_the_server_wrote(tmp_path):
+    reported = []
+    body = SentFile(_image_file(tmp_path, 100), 100, reported.append)
+    assert len(body.read(40)) == 40
+    assert len(body.read(40)) == 40  # the first 40 were written
+    body.close()  # the write of the second chunk failed
+    assert reported == [40]
+
+
+def test_reads_stop_at_the_image_size(tmp_path):
+    reported = []
+    body = SentFile(_image_file(tmp_path, 100), 60, reported.append)
+    assert len(body.read(50)) == 50
+    assert len(body.read(50)) == 10
+    assert body.read(50) == b""
+    body.close()
+    body.close()
+    assert reported == [60]
+
+
+def test_chunks_count_when_the_next_is_asked_for_or_the_body_ends():
+    reported, released = [], []
+    body = SentChunks([b"a" * 10, b"b" * 20], reported.append,
+                      release=lambda: released.append(True))
+    assert list(body) == [b"a" * 10, b"b" * 20]
+    body.close()
+    assert reported == [30] and released == [True]
+
+    reported.clear()
+    body = SentChunks(iter([b"a" * 10, b"b" * 20, b"c"]), reported.append)
+    next(body), next(body)
+    body.close()
+    assert reported == [10]
