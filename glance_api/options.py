@@ -72,6 +72,15 @@ notification_opts = [
                help="The publisher_id of the notifications this API sends."),
 ]
 
+scrubber_opts = [
+    cfg.IntOpt("scrub_time", default=0, min=0,
+               help="With delayed_delete, seconds a deleted image stays "
+                    "pending_delete (and can be restored with glance-scrubber "
+                    "--restore) before glance-scrubber removes its data."),
+    cfg.IntOpt("wakeup_time", default=300, min=1,
+               help="Seconds between runs of glance-scrubber --daemon."),
+]
+
 paste_deploy_opts = [
     cfg.StrOpt("flavor",
                help="Glance's pipeline switch: 'keystone' means "
@@ -86,11 +95,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(server_opts(API_PORT))
     conf.register_opts(api_opts)
     conf.register_opts(notification_opts)
+    conf.register_opts(scrubber_opts)
     conf.register_opts(paste_deploy_opts, group="paste_deploy")
     glance_store.register_opts(conf)
 
 
 def list_opts():
     """The options for oslo-config-generator."""
-    return [(None, server_opts(API_PORT) + api_opts + notification_opts),
+    return [(None, server_opts(API_PORT) + api_opts + notification_opts
+             + scrubber_opts),
             ("paste_deploy", paste_deploy_opts)]

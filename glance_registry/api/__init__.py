@@ -70,14 +70,27 @@ size, checksum``. ``size`` is null until the api sets it.
     fit, else all the room left if it covers ``at_least``; 413 when not even
     that fits; 409 when the image is not saving. The project's usage is its
     active and deactivated images' sizes plus what its saving images hold.
-``GET /healthcheck`` -> 200 "OK", 503 when the database does not answer.
+``POST /images/{id}/scrubbed`` -> 200 {"image": full}
+    glance-scrubber removed (or is about to remove) the data of a
+    pending_delete image: status pending_delete -> deleted, its locations
+    deleted. Admins only (403); unknown id 404; not pending_delete 409
+    (compare-and-set: a restore got there first).
+``POST /images/{id}/restore`` -> 200 {"image": full}
+    Undo a delayed delete: pending_delete -> active, deleted false, and the
+    properties, tags, members deleted with it live again; locations back to
+    active. Admins only (403); unknown id 404; not pending_delete 409.
+    Images awaiting the scrubber are listed by
+    ``GET /images/detail?deleted=true&status=pending_delete&is_public=None``
+    (with ``updated_before`` for those deleted long enough ago).
+``GET /healthcheck`` -> 200 "OK", 503 when the database does not answer or
+    lacks the registry's tables.
 """
 
 from __future__ import annotations
 
 import flask
 
-from glance_registry.api import health, images, members, quotas
+from glance_registry.api import health, images, members, quotas, scrubbing
 from glance_registry.api.settings import Settings
 
 
@@ -87,3 +100,4 @@ def register(app: flask.Flask, settings: Settings) -> None:
     app.register_blueprint(members.blueprint())
     app.register_blueprint(quotas.blueprint())
     app.register_blueprint(health.blueprint())
+    app.register_blueprint(scrubbing.blueprint())
