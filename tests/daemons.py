@@ -74,8 +74,12 @@ def write_config(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
 
 def start(name: str, cmd: list[str], config: Path, port: int, log: Path,
           health_path: str = "/healthcheck",
-          timeout: float = START_TIMEOUT) -> Daemon:
-    """Run ``cmd`` (which reads ``config``) and wait until its health check answers 200."""
+          timeout: float = START_TIMEOUT, scheme: str = "http",
+          verify: bool | str = True) -> Daemon:
+    """Run ``cmd`` (which reads ``config``) and wait until its health check answers 200.
+
+    ``scheme`` https with ``verify`` (a CA file) for a daemon serving TLS.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
@@ -83,14 +87,15 @@ def start(name: str, cmd: list[str], config: Path, port: int, log: Path,
     process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
                                cwd=str(REPO_ROOT), env=env)
     log_file.close()
-    daemon = Daemon(name, process, port, "http://127.0.0.1:%d" % port, log, config)
+    daemon = Daemon(name, process, port, "%s://127.0.0.1:%d" % (scheme, port), log, config)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("%s exited with %s:\n%s"
                                % (name, process.returncode, daemon.log_text()))
         try:
-            if requests.get(daemon.url + health_path, timeout=2).status_code == 200:
+            if requests.get(daemon.url + health_path, timeout=2,
+                            verify=verify).status_code == 200:
                 return daemon
         except requests.ConnectionError:
             pass
