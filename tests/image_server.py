@@ -121,11 +121,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 
-
 @contextmanager
-def serving():
-    """Run an ImageServer in a thread for the duration of the block."""
+def serving(tls_context=None):
+    """Run an ImageServer in a thread for the duration of the block
+    (speaking https when given an ``ssl.SSLContext``)."""
     server = ImageServer()
+    if tls_context is not None:
+        server.socket = tls_context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,),
                               daemon=True)
     thread.start()

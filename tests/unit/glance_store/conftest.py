@@ -8,12 +8,11 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-import threading
 
 import pytest
 
 from glance_store.drivers.filesystem import FilesystemDriver
-from tests.image_server import ImageServer, serving  # noqa: F401
+from tests.image_server import serving
 
 
 class Source:
@@ -179,19 +178,10 @@ def tls_cert(tmp_path_factory):
 @pytest.fixture
 def tls_image_server(tls_cert):
     """The image server speaking https with the images.test certificate."""
-    server = ImageServer()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*tls_cert)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,),
-                              daemon=True)
-    thread.start()
-    try:
+    with serving(context) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture(scope="session")
