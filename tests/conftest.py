@@ -18,6 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.required import unavailable  # noqa: E402  (needs REPO_ROOT on the path)
+
 PG_HOST = os.environ.get("GLANCE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("GLANCE_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("GLANCE_TEST_PG_USER", "postgres")
@@ -94,9 +96,7 @@ def postgres():
     """The PostgreSQL server; skips (fails under CI) when it is unreachable."""
     server = _reachable_postgres()
     if isinstance(server, str):
-        if os.environ.get("CI"):
-            pytest.fail(server + " (CI must run the PostgreSQL tests)")
-        pytest.skip(server)
+        unavailable(server)
     yield server
     server.drop_all()
 
@@ -163,8 +163,6 @@ def swift_cluster():
         cluster = swift.start_cluster()
     except Exception as exc:  # any setup failure: report it, then skip
         message = f"cannot start the Swift test cluster: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI must run the Swift tests)")
-        pytest.skip(message)
+        unavailable(message)
     yield cluster
     cluster.stop()
