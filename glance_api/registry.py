@@ -12,6 +12,7 @@ from urllib3.util.retry import Retry
 from glance_common.context import RequestContext
 
 LOG = logging.getLogger(__name__)
+HEALTH_TIMEOUT = 5.0  # seconds
 
 
 class RegistryError(Exception):
@@ -65,13 +66,14 @@ class RegistryClient:
                    verify=verify, auth=auth)
 
     def _request(self, ctx: RequestContext, method: str, path: str,
-                 json: Any = None, params: Any = None) -> Any:
+                 json: Any = None, params: Any = None,
+                 timeout: float | None = None) -> Any:
         headers = ctx.to_headers()
         headers["Accept"] = "application/json"
         try:
             resp = self.session.request(method, self.base_url + path, json=json,
                                         params=params, headers=headers,
-                                        timeout=self.timeout)
+                                        timeout=timeout or self.timeout)
         except requests.RequestException as exc:
             LOG.error("Registry %s %s failed: %s", method, path, exc)
             raise RegistryUnavailable(
@@ -160,7 +162,9 @@ class RegistryClient:
     def healthy(self, ctx: RequestContext) -> bool:
         """True when the registry and its database answer."""
         try:
-            self._request(ctx, "GET", "/healthcheck")
+            # A load balancer's probe wants an answer now, not after the
+            # long timeout that big metadata calls are allowed.
+            self._request(ctx, "GET", "/healthcheck", timeout=HEALTH_TIMEOUT)
         except (RegistryError, RegistryUnavailable):
             return False
         return True
