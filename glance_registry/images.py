@@ -100,15 +100,12 @@ def create_image(ctx: RequestContext, body: Any) -> dict[str, Any]:
     columns["created_at"] = columns["updated_at"] = now
     try:
         with database.atomic():
-            if Image.select().where(Image.id == columns["id"]).exists():
-                raise _duplicate(columns["id"])
+            # The primary key refuses a duplicate id, deleted rows included.
             Image.insert(columns).execute()
-            _set_properties(columns["id"], changes.properties or {}, False, now)
-            _set_tags(columns["id"], changes.tags or [], now)
-            _set_locations(columns["id"], changes.locations or [], now)
+            _insert_children(columns["id"], changes, now)
     except peewee.IntegrityError as exc:
         raise _duplicate(columns["id"]) from exc
-    return show(Image.get_by_id(columns["id"]))
+    return show(load(columns["id"]))
 
 
 def update_image(ctx: RequestContext, image_id: str, body: Any,
@@ -138,7 +135,7 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
             _set_tags(image.id, changes.tags, now)
         if changes.locations is not None:
             _set_locations(image.id, changes.locations, now)
-        return show(Image.get_by_id(image.id))
+        return show(load(image.id))
 
 
 def delete_image(ctx: RequestContext, image_id: str,
@@ -171,7 +168,7 @@ def delete_image(ctx: RequestContext, image_id: str,
             _soft_delete(model, image.id, now)
         locations = _retire_locations(children.locations.get(image.id, []),
                                       status, now)
-        return full(Image.get_by_id(image.id), children, locations)
+        return full(load(image.id), children, locations)
 
 
 def _update_columns(ctx: RequestContext, image: Image,
@@ -206,6 +203,31 @@ def _new_visibility(ctx: RequestContext, changes: ImageChanges,
 
 def _duplicate(image_id: str) -> Conflict:
     return Conflict("An image with identifier %s already exists" % image_id)
+
+
+def _insert_children(image_id: str, changes: ImageChanges, now) -> None:
+    """The child rows of a new image: it has none yet, so nothing to compare."""
+    stamps = {"image": image_id, "created_at": now, "updated_at": now}
+    properties = [dict(stamps, name=k, value=v)
+                  for k, v in (changes.properties or {}).items() if v is not None]
+    if properties:
+        ImageProperty.insert_many(properties).execute()
+    tags = [dict(stamps, value=t) for t in dict.fromkeys(changes.tags or [])]
+    if tags:
+        ImageTag.insert_many(tags).execute()
+    for loc in changes.locations or []:
+        gone = loc["status"] == "deleted"
+        ImageLocation.insert(url=loc["url"], meta_data=json.dumps(loc["metadata"]),
+                             status=loc["status"], deleted=gone,
+                             deleted_at=now if gone else None, **stamps).execute()
+
+
+def load(image_id: str) -> Image:
+    """The image row with this id, visible or not (for callers that checked)."""
+    sql, params = templates.bind(
+        ("load",), lambda: Image.select().where(Image.id == templates.Slot("id")),
+        {"id": image_id})
+    return next(iter(Image.raw(sql, *params)))
 
 
 def _set_properties(image_id: str, properties: dict[str, str | None],

@@ -12,7 +12,7 @@ from typing import Any
 from glance_common.context import RequestContext
 from glance_registry.db import database
 from glance_registry.errors import Conflict, Forbidden, NotFound
-from glance_registry.images import show
+from glance_registry.images import load, show
 from glance_registry.models import (Image, ImageLocation, ImageMember,
                                     ImageProperty, ImageTag)
 from glance_registry.timestamps import utcnow
@@ -30,7 +30,7 @@ def mark_scrubbed(ctx: RequestContext, image_id: str) -> dict[str, Any]:
          .where(ImageLocation.image == image.id,
                 ImageLocation.deleted == False)  # noqa: E712
          .execute())
-        return show(Image.get_by_id(image.id))
+        return show(load(image.id))
 
 
 def restore(ctx: RequestContext, image_id: str) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def restore(ctx: RequestContext, image_id: str) -> dict[str, Any]:
                 ImageLocation.status == "pending_delete",
                 ImageLocation.deleted == False)  # noqa: E712
          .execute())
-        return show(Image.get_by_id(image.id))
+        return show(load(image.id))
 
 
 def _pending_image(ctx: RequestContext, image_id: str) -> Image:
