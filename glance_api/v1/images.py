@@ -5,7 +5,7 @@ from __future__ import annotations
 import flask
 
 from glance_api import download as sent
-from glance_api import errors, payloads, policy, upload
+from glance_api import body, errors, payloads, policy, upload
 from glance_api.registry import RegistryError
 from glance_api.v1 import headers as hdrs
 from glance_api.v1 import rules
@@ -126,22 +126,9 @@ def create():
     rules.check_create(ctx, services, meta, has_body, request)
     image = services.registry.create(ctx, rules.new_record(ctx, meta, has_body))
     _notify("image.create", image)
-    if has_body:
-        image = upload.upload(ctx, services, image, request.stream,
-                              size=rules.declared_size(meta, request),
-                              checksum=meta.fields.get("checksum"),
-                              store=meta.store)
-    elif meta.location:
-        image = rules.activate_location(ctx, services, image, meta)
-        _notify("image.activate", image)
-    elif meta.copy_from:
-        services.copier.start(ctx, image, meta.copy_from,
-                              size=meta.fields.get("size"), store=meta.store)
-    response = flask.jsonify({"image": hdrs.to_json(image)})
-    response.status_code = 201
+    image = _fill(ctx, services, image, meta, has_body)
+    response = _image_response(image, 201)
     response.headers["Location"] = rules.image_url(image["id"])
-    if image.get("checksum"):
-        response.headers["ETag"] = image["checksum"]
     return response
 
 
@@ -156,20 +143,38 @@ def update(image_id):
     purge = meta.purge_props and not has_body
     if changes or purge:
         image = services.registry.update(ctx, image_id, changes, purge_props=purge)
+    image = _fill(ctx, services, image, meta, has_body, reserved=image)
+    _notify("image.update", image)
+    return _image_response(image, 200)
+
+
+def _fill(ctx, services, image: dict, meta: hdrs.ImageMeta, has_body: bool,
+          reserved: dict | None = None) -> dict:
+    """Give a queued image its data: the request body, a location or a URL to copy.
+
+    ``reserved`` is the image as recorded before, whose size and checksum
+    a late upload must match.
+    """
+    reserved = reserved or {}
     if has_body:
-        image = upload.upload(ctx, services, image, request.stream,
-                              size=rules.declared_size(meta, request, image),
-                              checksum=meta.fields.get("checksum") or image.get("checksum"),
-                              store=meta.store)
-    elif meta.location:
+        request = flask.request
+        return upload.upload(ctx, services, image, body.stream(request.environ),
+                             size=rules.declared_size(meta, request, reserved),
+                             checksum=meta.fields.get("checksum") or reserved.get("checksum"),
+                             store=meta.store)
+    if meta.location:
         image = rules.activate_location(ctx, services, image, meta)
         _notify("image.activate", image)
     elif meta.copy_from:
         services.copier.start(ctx, image, meta.copy_from,
-                              size=meta.fields.get("size") or image.get("size"),
+                              size=meta.fields.get("size") or reserved.get("size"),
                               store=meta.store)
-    _notify("image.update", image)
+    return image
+
+
+def _image_response(image: dict, status: int) -> flask.Response:
     response = flask.jsonify({"image": hdrs.to_json(image)})
+    response.status_code = status
     if image.get("checksum"):
         response.headers["ETag"] = image["checksum"]
     return response

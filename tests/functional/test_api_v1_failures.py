@@ -153,3 +153,19 @@ def test_paste_deploy_keystone_flavor_never_lands_in_noauth(tmp_path):
     from glance_api import auth, cmd
     parsed = cmd.parse_config(["--config-file", str(conf)])
     assert auth.strategy(parsed) == "keystone"
+
+
+def test_client_disconnect_mid_content_length_upload_kills_the_image(glance):
+    image_id = str(uuid.uuid4())
+    host, port = glance.url.split("//")[1].split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall((
+        "POST /v1/images HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n"
+        "Content-Type: application/octet-stream\r\n"
+        "x-image-meta-id: %s\r\nx-image-meta-disk_format: raw\r\n"
+        "x-image-meta-container_format: bare\r\n\r\n" % (host, 4 << 20, image_id)).encode())
+    sock.sendall(b"c" * (1 << 20))
+    assert poll_until(lambda: _status(glance.url, image_id) == "saving")
+    sock.close()
+    assert poll_until(lambda: _status(glance.url, image_id) == "killed")
+    assert _stored_for(glance.images_dir, image_id) == []

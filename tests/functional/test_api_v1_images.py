@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
 
@@ -385,4 +386,22 @@ def test_keep_alive_connection_survives_a_client_pause(glance):
     conn.request("GET", "/versions")
     second = conn.getresponse()
     assert second.status == 200 and second.read()
+    conn.close()
+
+
+def test_a_content_length_upload_leaves_the_connection_usable(glance):
+    import http.client
+    host, port = glance.url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    data = os.urandom(2 * 1024 * 1024 + 3)
+    conn.request("POST", "/v1/images", body=data, headers={
+        "x-image-meta-disk_format": "raw", "x-image-meta-container_format": "bare",
+        "Content-Type": "application/octet-stream", "Content-Length": str(len(data))})
+    created = conn.getresponse()
+    image = json.loads(created.read())["image"]
+    assert created.status == 201 and image["checksum"] == hashlib.md5(data).hexdigest()
+    # The body was read exactly: the next request on the connection is understood.
+    conn.request("GET", "/v1/images/" + image["id"])
+    got = conn.getresponse()
+    assert got.status == 200 and got.read() == data
     conn.close()
