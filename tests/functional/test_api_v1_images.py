@@ -405,3 +405,22 @@ def test_a_content_length_upload_leaves_the_connection_usable(glance):
     got = conn.getresponse()
     assert got.status == 200 and got.read() == data
     conn.close()
+
+
+def test_a_chunked_upload_leaves_the_connection_usable(glance):
+    import http.client
+    host, port = glance.url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    pieces = [os.urandom(n) for n in (1, 65536, 3 * 1024 * 1024 + 7, 10)]
+    conn.request("POST", "/v1/images", body=iter(pieces), encode_chunked=True, headers={
+        "x-image-meta-disk_format": "raw", "x-image-meta-container_format": "bare",
+        "Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"})
+    created = conn.getresponse()
+    image = json.loads(created.read())["image"]
+    data = b"".join(pieces)
+    assert created.status == 201 and image["checksum"] == hashlib.md5(data).hexdigest()
+    assert image["size"] == len(data)
+    conn.request("GET", "/v1/images/" + image["id"])
+    got = conn.getresponse()
+    assert got.status == 200 and got.read() == data
+    conn.close()
