@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 
 import flask
 
 from glance_api import errors
 from glance_common import keystone
 from glance_common.context import RequestContext
+from glance_common.options import refuse_open_noauth
 
 # Answered without a token, as Glance's pipeline did (health checks from load
 # balancers, version discovery by clients before they authenticate).
@@ -25,18 +25,7 @@ def strategy(conf) -> str:
 
 def check_safe_to_serve(conf) -> None:
     """Refuse to expose a noauth api (everyone an admin) beyond loopback."""
-    if strategy(conf) != "noauth" or conf.allow_insecure_noauth:
-        return
-    try:
-        loopback = ipaddress.ip_address(conf.bind_host).is_loopback
-    except ValueError:
-        loopback = conf.bind_host == "localhost"
-    if not loopback:
-        raise SystemExit(
-            "Refusing to serve auth_strategy = noauth on %s: anyone who reaches "
-            "it would be an admin. Bind to 127.0.0.1, configure auth_strategy = "
-            "keystone, or set allow_insecure_noauth = true if this is really "
-            "intended." % conf.bind_host)
+    refuse_open_noauth(strategy(conf), conf)
 
 
 def noauth_context(request_id: str | None) -> RequestContext:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from glance_common.options import server_opts
+from glance_common.options import noauth_opts, server_opts
 
 API_PORT = 9292
 
@@ -24,9 +24,6 @@ api_opts = [
                help="'keystone' validates every request's token; 'noauth' "
                     "makes every request an admin with no project and is only "
                     "safe on a loopback address (see allow_insecure_noauth)."),
-    cfg.BoolOpt("allow_insecure_noauth", default=False,
-                help="Let auth_strategy=noauth listen on a non-loopback "
-                     "address. Anyone who reaches the port is then an admin."),
     cfg.IntOpt("image_size_cap", default=1099511627776, min=0,
                help="Largest image, in bytes, that may be uploaded."),
     cfg.StrOpt("user_storage_quota", default="0",
@@ -93,7 +90,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     import glance_store
 
     conf.register_opts(server_opts(API_PORT))
-    conf.register_opts(api_opts)
+    conf.register_opts(api_opts + noauth_opts())
     conf.register_opts(notification_opts)
     conf.register_opts(scrubber_opts)
     conf.register_opts(paste_deploy_opts, group="paste_deploy")
@@ -102,6 +99,6 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def list_opts():
     """The options for oslo-config-generator."""
-    return [(None, server_opts(API_PORT) + api_opts + notification_opts
-             + scrubber_opts),
+    return [(None, server_opts(API_PORT) + api_opts + noauth_opts()
+             + notification_opts + scrubber_opts),
             ("paste_deploy", paste_deploy_opts)]

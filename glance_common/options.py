@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 from oslo_config import cfg
@@ -32,6 +33,30 @@ def server_opts(default_port: int) -> list[cfg.Opt]:
                    help="Write the log to this file instead of standard error."),
         cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
     ]
+
+
+def noauth_opts() -> list[cfg.Opt]:
+    """The switch that lets a noauth daemon listen beyond loopback."""
+    return [cfg.BoolOpt(
+        "allow_insecure_noauth", default=False,
+        help="Let auth_strategy = noauth listen on a non-loopback address. "
+             "Anyone who reaches the port is then an admin.")]
+
+
+def refuse_open_noauth(strategy: str, conf) -> None:
+    """Stop a noauth daemon (whoever calls is believed) from listening beyond loopback."""
+    if strategy != "noauth" or conf.allow_insecure_noauth:
+        return
+    try:
+        loopback = ipaddress.ip_address(conf.bind_host).is_loopback
+    except ValueError:
+        loopback = conf.bind_host == "localhost"
+    if not loopback:
+        raise SystemExit(
+            "Refusing to serve auth_strategy = noauth on %s: anyone who reaches "
+            "it would be an admin. Bind to 127.0.0.1, configure auth_strategy = "
+            "keystone, or set allow_insecure_noauth = true if this is really "
+            "intended." % conf.bind_host)
 
 
 def register_server_opts(conf: cfg.ConfigOpts, default_port: int) -> None:

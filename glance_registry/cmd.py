@@ -6,6 +6,7 @@ import sys
 
 from oslo_config import cfg
 
+from glance_common import options as common_options
 from glance_common import server
 from glance_registry import options
 
@@ -21,6 +22,8 @@ def load_config(argv: list[str]) -> cfg.ConfigOpts:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     conf = load_config(sys.argv[1:] if argv is None else argv)
+    # noauth believes whatever identity a caller claims: loopback only.
+    common_options.refuse_open_noauth(conf.auth_strategy, conf)
     server.setup_logging(conf)
 
     def load_app():

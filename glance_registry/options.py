@@ -54,13 +54,14 @@ api_opts = [
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every registry option on ``conf``."""
     common_options.register_server_opts(conf, DEFAULT_PORT)
-    conf.register_opts(api_opts)
+    conf.register_opts(api_opts + common_options.noauth_opts())
     conf.register_opts(database_opts, group="database")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """The options by group, for oslo-config-generator."""
     return [
-        ("DEFAULT", common_options.server_opts(DEFAULT_PORT) + api_opts),
+        ("DEFAULT", common_options.server_opts(DEFAULT_PORT) + api_opts
+         + common_options.noauth_opts()),
         ("database", database_opts),
     ]

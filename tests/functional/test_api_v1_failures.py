@@ -138,11 +138,13 @@ def test_full_store_is_413_and_leaves_nothing(tiny_store_glance):
     assert os.listdir(g.images_dir) == []
 
 
-def test_noauth_refuses_a_public_address(tmp_path):
-    conf = tmp_path / "api.conf"
-    conf.write_text("[DEFAULT]\nbind_host = 0.0.0.0\nbind_port = 1\n")
-    proc = subprocess.run([sys.executable, "-m", "glance_api.cmd", "--config-file",
-                           str(conf)], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("module", ["glance_api.cmd", "glance_registry.cmd"])
+def test_noauth_refuses_a_public_address(tmp_path, module):
+    conf = tmp_path / "daemon.conf"
+    conf.write_text("[DEFAULT]\nbind_host = 0.0.0.0\nbind_port = 1\n"
+                    "[database]\nconnection = sqlite:///%s\n" % (tmp_path / "x.sqlite"))
+    proc = subprocess.run([sys.executable, "-m", module, "--config-file", str(conf)],
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "Refusing to serve auth_strategy = noauth" in proc.stderr
 
