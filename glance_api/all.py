@@ -86,23 +86,29 @@ def main(argv: list[str] | None = None) -> None:
     procs = []
 
     def stop(*_):
+        # SIGTERM is gunicorn's graceful stop; SIGINT (what a terminal sends)
+        # can deadlock a gthread worker, so the daemons run in sessions of
+        # their own and only ever get SIGTERM from here.
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
         for proc in procs:
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=45)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
     signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
     try:
         registry = subprocess.Popen([py, "-m", "glance_registry.cmd",
-                                     "--config-file", registry_conf])
+                                     "--config-file", registry_conf],
+                                    start_new_session=True)
         procs.append(registry)
         _wait_healthy("http://%s:%d/healthcheck" % (args.host, args.registry_port),
                       registry, "glance-registry", time.monotonic() + 60)
-        api = subprocess.Popen([py, "-m", "glance_api.cmd", "--config-file", api_conf])
+        api = subprocess.Popen([py, "-m", "glance_api.cmd", "--config-file", api_conf],
+                               start_new_session=True)
         procs.append(api)
         _wait_healthy("http://%s:%d/healthcheck" % (args.host, args.api_port),
                       api, "glance-api", time.monotonic() + 60)

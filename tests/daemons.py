@@ -36,14 +36,20 @@ class Daemon:
     config: Path
 
     def stop(self) -> None:
-        """Stop the daemon (quick shutdown), killing it if it lingers."""
+        """Stop the daemon gracefully; kill its whole process group if it lingers.
+
+        SIGTERM, not SIGINT: gunicorn's gthread worker shuts its thread pool
+        down inside the SIGINT handler, which can deadlock when the signal
+        lands while a request is being handed to a new thread, leaving an
+        orphaned worker behind a killed master.
+        """
         if self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGINT)  # gunicorn: quick shutdown
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(STOP_TIMEOUT)
 
     def log_text(self) -> str:
@@ -85,7 +91,7 @@ def start(name: str, cmd: list[str], config: Path, port: int, log: Path,
         [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     log_file = open(log, "ab")
     process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                               cwd=str(REPO_ROOT), env=env)
+                               cwd=str(REPO_ROOT), env=env, start_new_session=True)
     log_file.close()
     daemon = Daemon(name, process, port, "%s://127.0.0.1:%d" % (scheme, port), log, config)
     deadline = time.monotonic() + timeout
