@@ -45,10 +45,6 @@ class Conflict(ApiError):
     code = 409
 
 
-class Gone(ApiError):
-    code = 410
-
-
 class PreconditionFailed(ApiError):
     code = 412
 
@@ -114,8 +110,7 @@ def install(app: flask.Flask) -> None:
     def _http(exc: HTTPException):
         headers = {}
         if exc.code == 405:
-            allow = exc.get_headers().__iter__()
-            headers = {k: v for k, v in allow if k.lower() == "allow"}
+            headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
         return error_response(exc.code or 500, exc.description or exc.name, headers)
 
     @app.errorhandler(Exception)
