@@ -23,6 +23,7 @@ from typing import Any
 from glance_store import exceptions
 from glance_store.driver import (Capability, Driver, ImageData, Stored,
                                  check_range)
+from glance_store.drivers.writeback import Writeback
 from glance_store.reader import CHUNK_SIZE, VerifyingReader
 
 LOG = logging.getLogger(__name__)
@@ -154,9 +155,11 @@ class FilesystemDriver(Driver):
         try:
             # The reader is iterated outside _storage_errors: its own
             # exceptions (and the caller's stream's) must pass unchanged.
+            writeback = Writeback(fd)
             for chunk in reader:
                 with _storage_errors(f"writing {tmp}"):
                     self._write(fd, chunk)
+                    writeback.wrote(len(chunk))
             with _storage_errors(f"saving {path}"):
                 os.fchmod(fd, self._file_perm)
                 os.fsync(fd)
