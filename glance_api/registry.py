@@ -1,14 +1,14 @@
-"""The api's client of glance-registry: one pooled session, one _request()."""
+"""The api's client of glance-registry: pooled connections, one _request()."""
 
 from __future__ import annotations
 
+import http.client
+import json as jsonlib
 import logging
+import urllib.parse
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-
+from glance_api.connections import ConnectionPool, ssl_context
 from glance_common.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -32,23 +32,12 @@ class RegistryClient:
     """Calls the registry's internal JSON API on behalf of a request context."""
 
     def __init__(self, base_url: str, timeout: float, pool_size: int = 10,
-                 verify: bool | str = True, auth=None):
+                 ca_file: str | None = None, auth: ServiceTokenAuth | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
-        # An internal call: no proxies or .netrc from the environment (and
-        # no per-request scan of os.environ for them).
-        self.session.trust_env = False
-        self.session.verify = verify
-        self.session.auth = auth
-        # Retry only failures to connect: those never reached the registry,
-        # so repeating them cannot apply a change twice.
-        retry = Retry(total=2, connect=2, read=0, status=0, other=0,
-                      redirect=0, backoff_factor=0.1, allowed_methods=None)
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size,
-                              max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.auth = auth
+        context = ssl_context(ca_file) if base_url.startswith("https:") else None
+        self.pool = ConnectionPool(self.base_url, pool_size, context)
 
     @classmethod
     def from_conf(cls, conf) -> "RegistryClient":
@@ -57,37 +46,51 @@ class RegistryClient:
         if ":" in host and not host.startswith("["):
             host = "[%s]" % host
         url = "%s://%s:%d" % (conf.registry_client_protocol, host, conf.registry_port)
-        verify: bool | str = conf.registry_client_ca_file or True
         auth = None
         if _strategy(conf) == "keystone":
             from glance_common import keystone
             auth = ServiceTokenAuth(keystone.service_session(conf))
         return cls(url, conf.registry_client_timeout, pool_size=conf.threads,
-                   verify=verify, auth=auth)
+                   ca_file=conf.registry_client_ca_file, auth=auth)
 
     def _request(self, ctx: RequestContext, method: str, path: str,
                  json: Any = None, params: Any = None,
                  timeout: float | None = None) -> Any:
         headers = ctx.to_headers()
         headers["Accept"] = "application/json"
+        body = None
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            headers["Content-Type"] = "application/json"
+        if params:
+            path += "?" + urllib.parse.urlencode(params)
+        answer = self._send(method, path, body, headers, timeout or self.timeout)
+        if answer.status == 401 and self.auth is not None:
+            # The service token was revoked, or Keystone's keys rotated
+            # early: renew it and send the call once more.
+            self.auth.invalidate()
+            answer = self._send(method, path, body, headers, timeout or self.timeout)
+        if answer.status >= 500:
+            LOG.error("Registry %s %s answered %d: %s", method, path,
+                      answer.status, answer.body[:500].decode(errors="replace"))
+            raise RegistryUnavailable(
+                "The image registry failed (HTTP %d)." % answer.status)
+        if answer.status >= 400:
+            raise RegistryError(answer.status, _message(answer))
+        if "json" not in answer.headers.get("Content-Type", ""):
+            return None
+        return jsonlib.loads(answer.body)
+
+    def _send(self, method: str, path: str, body: bytes | None, headers: dict,
+              timeout: float):
         try:
-            resp = self.session.request(method, self.base_url + path, json=json,
-                                        params=params, headers=headers,
-                                        timeout=timeout or self.timeout)
-        except requests.RequestException as exc:
+            if self.auth is not None:
+                headers["X-Auth-Token"] = self.auth.token()
+            return self.pool.request(method, path, body, headers, timeout)
+        except (OSError, http.client.HTTPException) as exc:
             LOG.error("Registry %s %s failed: %s", method, path, exc)
             raise RegistryUnavailable(
                 "The image registry is unavailable: %s" % type(exc).__name__) from exc
-        if resp.status_code >= 500:
-            LOG.error("Registry %s %s answered %d: %s", method, path,
-                      resp.status_code, resp.text[:500])
-            raise RegistryUnavailable(
-                "The image registry failed (HTTP %d)." % resp.status_code)
-        if resp.status_code >= 400:
-            raise RegistryError(resp.status_code, _message(resp))
-        if "json" not in resp.headers.get("Content-Type", ""):
-            return None
-        return resp.json()
 
     # Images
 
@@ -170,46 +173,30 @@ class RegistryClient:
         return True
 
 
-class ServiceTokenAuth(requests.auth.AuthBase):
-    """Puts glance-api's own service token on every registry call.
+class ServiceTokenAuth:
+    """glance-api's own service token, put on every registry call.
 
     The token comes from a keystoneauth1 session holding the service
     credentials of ``[keystone_authtoken]``; the session renews it before it
-    expires, so a long upload outlives any user's token. A 401 (the token
-    was revoked, or Keystone's keys rotated early) drops the cached token
-    and sends the call once more with a fresh one.
+    expires, so a long upload outlives any user's token.
     """
 
     def __init__(self, session):
         self._session = session
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["X-Auth-Token"] = self._token()
-        request.register_hook("response", self._retry_on_401)
-        return request
-
-    def _token(self) -> str:
+    def token(self) -> str:
+        """The current token; ConnectionError when Keystone gives none."""
         from keystoneauth1 import exceptions as ks_exc
         try:
             return self._session.get_token()
         except ks_exc.ClientException as exc:
             LOG.error("Could not get a service token from Keystone: %s", exc)
-            raise requests.ConnectionError(
+            raise ConnectionError(
                 "no service token from Keystone: %s" % type(exc).__name__) from exc
 
-    def _retry_on_401(self, response: requests.Response, **kwargs) -> requests.Response:
-        if response.status_code != 401:
-            return response
+    def invalidate(self) -> None:
+        """Forget the token, so the next call fetches a new one."""
         self._session.invalidate()
-        retry = response.request.copy()
-        retry.deregister_hook("response", self._retry_on_401)
-        retry.headers["X-Auth-Token"] = self._token()
-        response.content  # noqa: B018 - read it so the connection is reusable
-        response.close()
-        again = response.connection.send(retry, **kwargs)
-        again.history.append(response)
-        again.request = retry
-        return again
 
 
 def _strategy(conf) -> str:
@@ -218,11 +205,11 @@ def _strategy(conf) -> str:
 
 
 def _quote(part: str) -> str:
-    return requests.utils.quote(part, safe="")
+    return urllib.parse.quote(part, safe="")
 
 
-def _message(resp: requests.Response) -> str:
+def _message(answer) -> str:
     try:
-        return resp.json()["message"]
+        return jsonlib.loads(answer.body)["message"]
     except (ValueError, KeyError, TypeError):
-        return resp.text.strip() or resp.reason
+        return answer.body.decode(errors="replace").strip() or answer.reason

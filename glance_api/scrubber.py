@@ -17,9 +17,8 @@ import datetime
 import logging
 from typing import Iterator
 
-import requests
 
-from glance_api.registry import RegistryClient, RegistryError
+from glance_api.registry import RegistryClient, RegistryError, _quote
 from glance_api.v1.rules import owns_bytes
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
@@ -136,7 +135,3 @@ def restore(registry: ScrubberRegistry, stores, image_id: str) -> dict:
         return registry.restore(ctx, image_id)
     except RegistryError as exc:
         raise ScrubError("Image %s: %s" % (image_id, exc.message)) from exc
-
-
-def _quote(part: str) -> str:
-    return requests.utils.quote(part, safe="")
