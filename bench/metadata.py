@@ -8,22 +8,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
-
-
-def _session() -> requests.Session:
-    s = requests.Session()
-    s.headers["Accept"] = "application/json"
-    return s
-
-
-_local = threading.local()
-
-
-def _thread_session() -> requests.Session:
-    if not hasattr(_local, "s"):
-        _local.s = _session()
-    return _local.s
+import client
 
 
 def create_images(url: str, count: int, batch: str, clients: int = 8) -> tuple[float, list[str], int]:
@@ -31,7 +16,7 @@ def create_images(url: str, count: int, batch: str, clients: int = 8) -> tuple[f
     ids, errors = [None] * count, [0]
 
     def one(i):
-        resp = _thread_session().post(url + "/v1/images", headers={
+        resp = client.for_thread(url).post("/v1/images", headers={
             "x-image-meta-name": "img-%s-%07d" % (batch, i),
             "x-image-meta-disk_format": "raw", "x-image-meta-container_format": "bare",
             "x-image-meta-property-batch": batch,
@@ -73,13 +58,13 @@ def concurrent_lists(url: str, clients: int = 32, seconds: float = 10.0) -> dict
     stop = time.perf_counter() + seconds
 
     def one(i):
-        s = _session()
+        s = client.Client(url)
         while time.perf_counter() < stop:
             try:
-                r = s.get(url + "/v1/images/detail",
+                r = s.get("/v1/images/detail",
                           params={"limit": 20, "sort_key": "name", "sort_dir": "asc"})
                 ok = r.status_code == 200
-            except requests.RequestException:
+            except OSError:
                 ok = False
             counts[i] += ok
             errors[i] += not ok
@@ -99,7 +84,7 @@ def delete_images(url: str, ids: list[str], clients: int = 8) -> dict:
     failures: dict[int, int] = {}
 
     def one(image_id):
-        resp = _thread_session().delete(url + "/v1/images/" + image_id)
+        resp = client.for_thread(url).delete("/v1/images/" + image_id)
         if resp.status_code != 200:
             failures[resp.status_code] = failures.get(resp.status_code, 0) + 1
 
@@ -111,8 +96,8 @@ def delete_images(url: str, ids: list[str], clients: int = 8) -> dict:
 
 def measure_reads(url: str, ids: list[str], batch: str) -> dict:
     """Latencies of the reads a cloud makes most, at the current image count."""
-    s = _session()
-    detail = url + "/v1/images/detail"
+    s = client.Client(url)
+    detail = "/v1/images/detail"
     deep_marker = ids[len(ids) // 10]  # default order is newest first: this is deep
     return {
         "first page": latencies(lambda: checked_get(
@@ -123,7 +108,7 @@ def measure_reads(url: str, ids: list[str], batch: str) -> dict:
             s, detail, params={"name": "img-%s-%07d" % (batch, len(ids) // 2)})),
         "property filter": latencies(lambda: checked_get(
             s, detail, params={"property-group": "g7", "limit": 20})),
-        "HEAD one image": latencies(lambda: s.head(url + "/v1/images/" + ids[len(ids) // 3])),
+        "HEAD one image": latencies(lambda: s.head("/v1/images/" + ids[len(ids) // 3])),
     }
 
 

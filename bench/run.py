@@ -20,6 +20,7 @@ import time
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ceilings  # noqa: E402
+import client  # noqa: E402
 import metadata  # noqa: E402
 import procstat  # noqa: E402
 import transfers  # noqa: E402
@@ -97,7 +98,7 @@ def data_path(t: Table, svc: Service, sizes: list[int], smoke: bool) -> None:
                   target="< 0.5 s")
             t.add("  peak PSS during download, above just before",
                   sum(peak.peaks.values()) - base, "MiB", target="<= 5 MiB")
-            metadata._session().delete(svc.url + "/v1/images/" + image["id"])
+            client.Client(svc.url).delete("/v1/images/" + image["id"])
     t.add("PSS of both daemons after the transfers", _pss(groups), "MiB")
 
     size = 16 * MIB if smoke else GIB
@@ -107,7 +108,7 @@ def data_path(t: Table, svc: Service, sizes: list[int], smoke: bool) -> None:
           result["bytes"] / MIB / result["seconds"], "MiB/s", target=">= 1024 MiB/s")
     t.add("  slowest / mean progress at half-way", result["balance"] * 100, "%",
           target="all move at once")
-    metadata._session().delete(svc.url + "/v1/images/" + image["id"])
+    client.Client(svc.url).delete("/v1/images/" + image["id"])
 
 
 def metadata_path(t: Table, svc: Service, counts: list[int], smoke: bool,
