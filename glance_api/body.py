@@ -23,7 +23,7 @@ class SocketBody:
         self._reader = reader
         self._unreader = unreader
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1) -> bytes | bytearray:
         left = self._reader.length
         if left <= 0:
             return b""
@@ -45,7 +45,9 @@ class SocketBody:
                                       "bytes of the body unsent" % (left - got))
             got += n
         self._reader.length -= got
-        return bytes(buf)
+        # The bytearray itself: copying it into bytes would double the
+        # memory and the memory traffic of every chunk.
+        return buf
 
 
 class ChunkedBody:
@@ -70,7 +72,11 @@ class ChunkedBody:
         if parser is None:
             return b""
         try:
-            return next(parser)
+            # The parser yields an empty piece when a socket read ended just
+            # after a chunk-size line; only its end is the body's end.
+            while not (piece := next(parser)):
+                pass
+            return piece
         except StopIteration:
             # As gunicorn's reader does at the end: nothing left to drain.
             self._reader.parser = None
