@@ -25,8 +25,13 @@ from typing import Protocol
 
 from glance_store import exceptions
 
-CHUNK_SIZE = 1024 * 1024
-"""Bytes read from the caller's stream per chunk."""
+CHUNK_SIZE = 512 * 1024
+"""Bytes read from the caller's stream per chunk.
+
+Large enough that per-chunk costs (a queue hand-off per hash, a write)
+vanish beside the hashing; small enough that the few chunks in flight keep
+an upload within a few MiB of memory.
+"""
 
 _QUEUE_DEPTH = 2
 """Chunks a hash worker may have waiting; bounds memory per upload."""
@@ -35,9 +40,10 @@ _STOP = object()
 
 
 class Readable(Protocol):
-    """What the reader wraps: a file-like object; ``read`` gives b"" at EOF."""
+    """What the reader wraps: a file-like object whose ``read`` gives a
+    bytes-like object, empty at EOF."""
 
-    def read(self, size: int = -1, /) -> bytes: ...
+    def read(self, size: int = -1, /) -> bytes | bytearray: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +89,7 @@ class _HashWorker:
             except BaseException as exc:  # reported by hexdigest()
                 self._error = exc
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
         """Queue ``chunk`` for hashing; blocks while the queue is full."""
         self._queue.put(chunk)
 
@@ -154,8 +160,12 @@ class VerifyingReader:
         """The verified measurements, once the stream is exhausted."""
         return self._digest
 
-    def __iter__(self) -> Iterator[bytes]:
-        """Yield chunks of at most the chunk size until the stream ends."""
+    def __iter__(self) -> Iterator[bytes | bytearray | memoryview]:
+        """Yield chunks of at most the chunk size until the stream ends.
+
+        A chunk is whatever bytes-like object the stream gave, so that a
+        full read reaches the driver without a copy; ``read()`` gives bytes.
+        """
         if self._pending:
             chunk, self._pending = bytes(self._pending), memoryview(b"")
             yield chunk
@@ -170,9 +180,11 @@ class VerifyingReader:
             data, self._pending = self._pending, memoryview(b"")
         else:
             data, self._pending = self._pending[:size], self._pending[size:]
-        return data.obj if len(data) == len(data.obj) else bytes(data)
+        if isinstance(data.obj, bytes) and len(data) == len(data.obj):
+            return data.obj
+        return bytes(data)
 
-    def _next_chunk(self) -> bytes:
+    def _next_chunk(self) -> bytes | bytearray | memoryview:
         if self._digest is not None:
             return b""
         if self._closed:
@@ -191,15 +203,16 @@ class VerifyingReader:
         self._multihash.feed(chunk)
         return chunk
 
-    def _read_stream(self, want: int) -> bytes:
-        # Gather short reads into one chunk so drivers write large blocks.
+    def _read_stream(self, want: int) -> bytes | bytearray | memoryview:
+        # Gather short reads into one chunk so drivers write large blocks;
+        # a full read is passed on as it came, without a copy.
         pieces = []
         got = 0
         while got < want:
             piece = self._stream.read(want - got)
             if not piece:
                 break
-            pieces.append(piece if isinstance(piece, bytes) else bytes(piece))
+            pieces.append(piece)
             got += len(piece)
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 

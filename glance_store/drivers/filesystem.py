@@ -176,7 +176,7 @@ class FilesystemDriver(Driver):
             raise
         return Stored(location=self._location(path))
 
-    def _write(self, fd: int, chunk: bytes) -> None:
+    def _write(self, fd: int, chunk: bytes | bytearray | memoryview) -> None:
         view = memoryview(chunk)
         while view:
             view = view[os.write(fd, view):]
