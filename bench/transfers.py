@@ -33,7 +33,27 @@ def upload(url: str, size: int, chunked: bool) -> tuple[float, dict]:
         conn.putheader(name, value)
     start = time.perf_counter()
     conn.endheaders()
-    sock, left = conn.sock, size
+    try:
+        _send_body(conn.sock, size, chunked)
+    except (BrokenPipeError, ConnectionResetError) as exc:
+        # The service answered before the body ended: say what it said.
+        try:
+            resp = conn.getresponse()
+            said = "%d %s" % (resp.status, resp.read()[:300])
+        except (OSError, http.client.HTTPException):
+            said = "no answer"
+        raise RuntimeError("upload cut off (%s): %s" % (exc, said)) from exc
+    resp = conn.getresponse()
+    body = resp.read()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    if resp.status != 201:
+        raise RuntimeError("upload failed: %d %s" % (resp.status, body[:300]))
+    return elapsed, json.loads(body)["image"]
+
+
+def _send_body(sock, size: int, chunked: bool) -> None:
+    left = size
     while left:
         block = BLOCK[:min(left, len(BLOCK))]
         if chunked:
@@ -45,13 +65,6 @@ def upload(url: str, size: int, chunked: bool) -> tuple[float, dict]:
         left -= len(block)
     if chunked:
         sock.sendall(b"0\r\n\r\n")
-    resp = conn.getresponse()
-    body = resp.read()
-    elapsed = time.perf_counter() - start
-    conn.close()
-    if resp.status != 201:
-        raise RuntimeError("upload failed: %d %s" % (resp.status, body[:300]))
-    return elapsed, json.loads(body)["image"]
 
 
 def download(url: str, image_id: str, progress: list | None = None) -> tuple[float, int]:
