@@ -9,9 +9,11 @@ from typing import Any, Mapping
 import peewee
 
 from glance_common.context import RequestContext
-from glance_registry import visibility
+from glance_registry import templates, visibility
+from glance_registry.db import database
 from glance_registry.errors import BadRequest
 from glance_registry.models import Image, ImageProperty
+from glance_registry.rows import ImageRow, select_images
 from glance_registry.timestamps import parse_iso
 from glance_registry.validation import is_uuid_like, normalize_id
 
@@ -73,54 +75,117 @@ def parse_list_query(ctx: RequestContext, args: Mapping[str, str],
     )
 
 
-def list_images(ctx: RequestContext, query: ListQuery) -> list[Image]:
-    """One page of the images ``ctx`` may list, in a total order."""
+def list_images(ctx: RequestContext, query: ListQuery) -> list[ImageRow]:
+    """One page of the images ``ctx`` may list, in a total order.
+
+    The SQL depends only on the query's shape (which filters, which sort,
+    whether there is a marker, who asks), so it is built once per shape and
+    only the values change per call (see templates).
+    """
+    values = _values(ctx, query)
+    if query.marker is not None:
+        values.update(_marker_keys(ctx, query))
+    sql, params = templates.bind(_shape(ctx, query),
+                                 lambda: _build(_lookup(ctx), query), values)
+    return select_images(sql, params)
+
+
+def _param(name: str) -> peewee.Value:
+    """A per-call value: a slot, passed through without conversion
+    (``_values`` converts the real value as the column would)."""
+    return peewee.Value(templates.Slot(name), converter=False)
+
+
+def _lookup(ctx: RequestContext) -> RequestContext:
+    """``ctx`` with its project as a slot, for building a template."""
+    project = templates.Slot("project") if ctx.project_id else None
+    return RequestContext.build(None, project, ctx.roles)
+
+
+def _shape(ctx: RequestContext, query: ListQuery) -> tuple:
+    """Everything the text of the list query depends on."""
+    return ("list", ctx.is_admin, bool(ctx.project_id), query.admin_scope,
+            tuple(column for column, _ in query.exact),
+            query.size_min is not None, query.size_max is not None,
+            query.protected is not None, query.updated_before is not None,
+            query.changes_since is not None, query.deleted,
+            tuple(len(value) >= PROPERTY_PREFIX_INDEXED
+                  for _, value in query.properties),
+            query.sort_key, query.sort_dir, query.marker is not None)
+
+
+def _build(lookup: RequestContext, query: ListQuery) -> peewee.ModelSelect:
     select = Image.select().where(
-        visibility.visible(ctx, listing=True, admin_scope=query.admin_scope))
+        visibility.visible(lookup, listing=True, admin_scope=query.admin_scope))
     select = _filter(select, query)
     keys = _sort_expressions(query.sort_key)
     if query.marker is not None:
-        select = select.where(_after_marker(ctx, query, keys))
+        mine = peewee.Tuple(*keys)
+        theirs = peewee.Tuple(*[_param("marker%d" % i) for i in range(len(keys))])
+        select = select.where(mine > theirs if query.sort_dir == "asc"
+                              else mine < theirs)
     ordering = [k.asc() if query.sort_dir == "asc" else k.desc() for k in keys]
-    return list(select.order_by(*ordering).limit(query.limit))
+    return select.order_by(*ordering).limit(_param("limit"))
 
 
 def _filter(select: peewee.ModelSelect, query: ListQuery) -> peewee.ModelSelect:
-    for column, value in query.exact:
-        select = select.where(getattr(Image, column) == value)
+    for i, (column, _) in enumerate(query.exact):
+        select = select.where(getattr(Image, column) == _param("exact%d" % i))
     if query.size_min is not None:
-        select = select.where(Image.size >= query.size_min)
+        select = select.where(Image.size >= _param("size_min"))
     if query.size_max is not None:
-        select = select.where(Image.size <= query.size_max)
+        select = select.where(Image.size <= _param("size_max"))
     if query.protected is not None:
-        select = select.where(Image.protected == query.protected)
+        select = select.where(Image.protected == _param("protected"))
     if query.updated_before is not None:
-        select = select.where(Image.updated_at < query.updated_before)
+        select = select.where(Image.updated_at < _param("updated_before"))
     if query.changes_since is not None:
-        select = select.where(Image.updated_at > query.changes_since)
+        select = select.where(Image.updated_at > _param("changes_since"))
     elif query.deleted:
         select = select.where(Image.deleted == True)  # noqa: E712
     else:
         select = select.where(Image.deleted == False,  # noqa: E712
                               Image.status != "killed")
-    for name, value in query.properties:
+    for i, (_, value) in enumerate(query.properties):
         # Uncorrelated, so the database finds the few matching rows through
         # the lookup index (migration 0003) instead of probing every image;
         # literals, because the index is only used for the same expression.
         prefix = peewee.fn.SUBSTR(ImageProperty.value, peewee.SQL("1"),
                                   peewee.SQL(str(PROPERTY_PREFIX_INDEXED)))
-        condition = ((peewee.fn.LOWER(ImageProperty.name) == name.lower())
-                     & (prefix == value[:PROPERTY_PREFIX_INDEXED])
+        condition = ((peewee.fn.LOWER(ImageProperty.name) == _param("pname%d" % i))
+                     & (prefix == _param("pprefix%d" % i))
                      & (ImageProperty.deleted == False))  # noqa: E712
         if len(value) >= PROPERTY_PREFIX_INDEXED:
             # A shorter value matching the prefix is the whole value; only a
             # long one needs comparing in full. (Saying "value = ?" always
             # let SQLite substitute it into the prefix expression, which
             # then no longer matched the index.)
-            condition &= ImageProperty.value == value
+            condition &= ImageProperty.value == _param("pvalue%d" % i)
         select = select.where(Image.id.in_(
             ImageProperty.select(ImageProperty.image).where(condition)))
     return select
+
+
+def _values(ctx: RequestContext, query: ListQuery) -> dict[str, Any]:
+    """The slots' values, converted as each column converts its values."""
+    values: dict[str, Any] = {"project": ctx.project_id, "limit": query.limit}
+    for i, (column, value) in enumerate(query.exact):
+        values["exact%d" % i] = getattr(Image, column).db_value(value)
+    if query.size_min is not None:
+        values["size_min"] = Image.size.db_value(query.size_min)
+    if query.size_max is not None:
+        values["size_max"] = Image.size.db_value(query.size_max)
+    if query.protected is not None:
+        values["protected"] = Image.protected.db_value(query.protected)
+    if query.updated_before is not None:
+        values["updated_before"] = Image.updated_at.db_value(query.updated_before)
+    if query.changes_since is not None:
+        values["changes_since"] = Image.updated_at.db_value(query.changes_since)
+    for i, (name, value) in enumerate(query.properties):
+        values["pname%d" % i] = name.lower()
+        values["pprefix%d" % i] = value[:PROPERTY_PREFIX_INDEXED]
+        values["pvalue%d" % i] = value
+    return values
 
 
 def _sort_expressions(sort_key: str) -> list[peewee.Node]:
@@ -139,18 +204,20 @@ def _sort_expressions(sort_key: str) -> list[peewee.Node]:
     return keys
 
 
-def _after_marker(ctx: RequestContext, query: ListQuery,
-                  keys: list[peewee.Node]) -> peewee.Expression:
-    """Rows strictly after the marker image in the list's order."""
-    row = (Image.select(*keys)
-           .where(Image.id == query.marker,
-                  visibility.visible(ctx, listing=True,
-                                     admin_scope=query.admin_scope))
-           .tuples().first())
+def _marker_keys(ctx: RequestContext, query: ListQuery) -> dict[str, Any]:
+    """The marker image's sort keys, as stored: the page starts after them."""
+    sql, params = templates.bind(
+        ("list-marker", ctx.is_admin, bool(ctx.project_id), query.admin_scope,
+         query.sort_key),
+        lambda: Image.select(*_sort_expressions(query.sort_key)).where(
+            Image.id == templates.Slot("id"),
+            visibility.visible(_lookup(ctx), listing=True,
+                               admin_scope=query.admin_scope)),
+        {"id": query.marker, "project": ctx.project_id})
+    row = database.execute_sql(sql, params).fetchone()
     if row is None:
         raise BadRequest("Invalid marker. Image could not be found.")
-    mine, theirs = peewee.Tuple(*keys), peewee.Tuple(*row)
-    return mine > theirs if query.sort_dir == "asc" else mine < theirs
+    return {"marker%d" % i: value for i, value in enumerate(row)}
 
 
 def _admin_scope(ctx: RequestContext, value: str | None) -> str:
