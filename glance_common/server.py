@@ -8,6 +8,7 @@ from typing import Callable
 
 from gunicorn.app.base import BaseApplication
 
+from glance_common.log_writer import QueuedHandler
 from glance_common.request_id import LogFilter
 
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -15,9 +16,10 @@ LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(
 
 def setup_logging(conf) -> None:
     """Log to ``log_file`` or stderr, every line carrying the request id."""
-    handler = (logging.FileHandler(conf.log_file) if conf.log_file
-               else logging.StreamHandler(sys.stderr))
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    target = (logging.FileHandler(conf.log_file) if conf.log_file
+              else logging.StreamHandler(sys.stderr))
+    target.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler = QueuedHandler(target)
     handler.addFilter(LogFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -62,7 +64,27 @@ def gunicorn_settings(conf, hooks: dict | None = None) -> dict:
         settings["certfile"] = conf.cert_file
         settings["keyfile"] = conf.key_file
     settings.update(hooks or {})
+    # Log lines are written by a thread (log_writer): the master's must not
+    # be mid-write when a worker is forked, and a worker's last lines must
+    # reach the file before it exits.
+    settings["pre_fork"] = _then_flush_logs(settings.get("pre_fork"))
+    settings["worker_exit"] = _then_flush_logs(settings.get("worker_exit"))
     return settings
+
+
+def flush_logs() -> None:
+    """Write every queued log line of this process now."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, QueuedHandler):
+            handler.flush_and_stop()
+
+
+def _then_flush_logs(hook: Callable | None) -> Callable:
+    def run(server, worker):
+        if hook is not None:
+            hook(server, worker)
+        flush_logs()
+    return run
 
 
 def serve(load_app: Callable, conf, hooks: dict | None = None) -> None:

@@ -9,6 +9,7 @@ import requests
 
 from glance_registry import db, migrations
 from tests.daemons import start_registry
+from tests.waiting import poll_until
 
 ALICE = {"X-Glance-Context-User": "u1", "X-Glance-Context-Project": "alice",
          "X-Glance-Context-Roles": "member", "Accept": "application/json"}
@@ -40,7 +41,7 @@ def test_create_list_show_round_trip(registry):
     shown = requests.get(registry.url + "/images/" + image["id"], headers=ALICE,
                          timeout=10)
     assert shown.json()["image"] == image
-    assert rid in registry.log_text()  # the request id reaches the log
+    assert poll_until(lambda: rid in registry.log_text())  # the id reaches the log
 
 
 def test_errors_are_json_for_json_callers(registry):
