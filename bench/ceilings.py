@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import socket
+import statistics
 import subprocess
+import sys
 import threading
 import time
 
@@ -64,3 +67,40 @@ def loopback_rate(total: int = 4096 * MIB) -> float:
     thread.join()
     server.close()
     return received[0] / MIB / (time.perf_counter() - start)
+
+
+def http_hop_ms(repeat: int = 2000) -> float:
+    """p50 ms of one kept-alive request through gunicorn's threaded worker
+    (as both daemons run) to a WSGI app that does nothing: the least one
+    HTTP hop costs on this machine. A HEAD through the api pays two."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "8",
+         "-w", "1", "--keep-alive", "900", "-b", "127.0.0.1:%d" % port,
+         "bare_app:app"],
+        cwd=os.path.dirname(os.path.abspath(__file__)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the bare gunicorn app did not start")
+                time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        times = []
+        for _ in range(repeat + 100):
+            start = time.perf_counter()
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            times.append((time.perf_counter() - start) * 1000)
+        conn.close()
+        return statistics.median(times[100:])
+    finally:
+        server.terminate()
+        server.wait()
