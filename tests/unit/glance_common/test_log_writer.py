@@ -57,6 +57,7 @@ def test_logging_after_a_flush_starts_a_new_writer(logger):
         "before", "after"]
 
 
+@pytest.mark.filterwarnings("ignore:Using fork")  # eventlet, imported by others
 def test_a_forked_child_writes_its_own_lines(logger):
     log, handler, path = logger
     log.info("parent before fork")
