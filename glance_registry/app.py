@@ -20,7 +20,10 @@ LOG = logging.getLogger(__name__)
 def create_app(conf, database: peewee.Database | None = None) -> flask.Flask:
     """Build the registry app for ``conf``; ``database`` overrides the URL (tests)."""
     app = flask.Flask("glance_registry")
-    db.bind_database(database) if database is not None else db.bind(conf)
+    if database is None:
+        db.warn_without_autovacuum(db.bind(conf))
+    else:
+        db.bind_database(database)
     request_id.install(app)
     access_log.install(app)
     auth.install(app, conf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlparse
 
 import peewee
@@ -9,6 +10,8 @@ from playhouse import db_url
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from glance_registry import errors
+
+LOG = logging.getLogger(__name__)
 
 # Bound to a real database by bind(); models refer to this proxy only.
 database = peewee.DatabaseProxy()
@@ -82,3 +85,27 @@ def close_all(db: peewee.Database) -> None:
 def is_postgresql() -> bool:
     """True when the bound database is PostgreSQL."""
     return isinstance(database.obj, peewee.PostgresqlDatabase)
+
+
+def warn_without_autovacuum(db: peewee.Database) -> None:
+    """Log a warning when PostgreSQL will not keep the planner's statistics.
+
+    Without statistics a list page scans whole tables (see
+    migrations.refresh_statistics); with autovacuum off, someone must run
+    ANALYZE as the image tables grow.
+    """
+    if not isinstance(db, peewee.PostgresqlDatabase):
+        return
+    try:
+        with db.connection_context():
+            setting = db.execute_sql("SHOW autovacuum").fetchone()[0]
+    except peewee.DatabaseError as exc:
+        LOG.debug("Could not read the autovacuum setting: %s", exc)
+        return
+    finally:
+        # This runs before gunicorn forks its workers: a pooled connection
+        # left open here would be one socket shared by every worker.
+        close_all(db)
+    if setting != "on":
+        LOG.warning("PostgreSQL's autovacuum is off: run ANALYZE on the image "
+                    "tables as they grow, or image lists will scan whole tables")

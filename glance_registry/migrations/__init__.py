@@ -71,4 +71,23 @@ def sync(db: peewee.Database) -> list[int]:
             with SchemaVersion.bind_ctx(db):
                 SchemaVersion.create(version=migration.version)
         applied.append(migration.version)
+    if applied and isinstance(db, peewee.PostgresqlDatabase):
+        refresh_statistics(db)
     return applied
+
+
+# The tables whose statistics the list and lookup queries' plans depend on.
+STATISTICS_TABLES = ("images", "image_properties", "image_tags",
+                     "image_locations", "image_members")
+
+
+def refresh_statistics(db: peewee.Database) -> None:
+    """ANALYZE the image tables (PostgreSQL).
+
+    A new index, above all an expression index, has no statistics until
+    the next ANALYZE; without any, PostgreSQL guessed the properties of
+    twenty images at 1,500 rows and scanned the whole table for every page
+    (30 ms at 100,000 images instead of 0.1 ms). autovacuum keeps them
+    fresh as tables grow; this covers the moment right after a migration.
+    """
+    db.execute_sql("ANALYZE " + ", ".join(STATISTICS_TABLES))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -42,6 +43,30 @@ def test_create_list_show_round_trip(registry):
                          timeout=10)
     assert shown.json()["image"] == image
     assert poll_until(lambda: rid in registry.log_text())  # the id reaches the log
+
+
+def test_several_workers_serve_concurrent_writes_each_on_its_own_connections(
+        tmp_path, db_url):
+    # Nothing the master process opens before forking may be shared by the
+    # workers: one database socket used by two processes corrupts both.
+    daemon = start_registry(tmp_path, db_url, workers=2, threads=4)
+    try:
+        def create_and_show(i):
+            with requests.Session() as session:
+                made = session.post(daemon.url + "/images", headers=ALICE,
+                                    json={"image": {"name": "img-%d" % i}}, timeout=10)
+                shown = session.get(daemon.url + "/images/" + made.json()["image"]["id"],
+                                    headers=ALICE, timeout=10)
+                return made.status_code, shown.status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(create_and_show, range(80)))
+        assert results == [(201, 200)] * 80
+        listed = requests.get(daemon.url + "/images", headers=ALICE,
+                              params={"limit": 1000}, timeout=10)
+        assert len(listed.json()["images"]) == 80
+    finally:
+        daemon.stop()
 
 
 def test_errors_are_json_for_json_callers(registry):

@@ -47,3 +47,31 @@ def test_glance_manage_db_sync_and_version(empty_db_url, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(migrations.head_version())
     assert manage.main(["--config-file", config, "db", "sync"]) == 0
     assert "Applied migrations: none" in capsys.readouterr().out
+
+
+def test_sync_leaves_postgresql_with_statistics_for_the_planner(postgres):
+    # Migration 0003's expression indexes are useless to the planner until
+    # ANALYZE; sync must not leave that to an autovacuum that may be off.
+    database = db.make_database(postgres.url(postgres.create_database()))
+    try:
+        migrations.sync(database)
+        analyzed = dict(database.execute_sql(
+            "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables"
+            " WHERE relname IN %s", (migrations.STATISTICS_TABLES,)).fetchall())
+        assert analyzed == {table: True for table in migrations.STATISTICS_TABLES}
+    finally:
+        db.close_all(database)
+
+
+def test_the_registry_warns_when_postgresql_keeps_no_statistics(
+        postgres_registry_url, caplog):
+    database = db.make_database(postgres_registry_url)
+    try:
+        with database.connection_context():
+            autovacuum = database.execute_sql("SHOW autovacuum").fetchone()[0]
+        with caplog.at_level("WARNING", logger="glance_registry.db"):
+            db.warn_without_autovacuum(database)
+    finally:
+        db.close_all(database)
+    warned = any("autovacuum is off" in r.getMessage() for r in caplog.records)
+    assert warned == (autovacuum != "on")
