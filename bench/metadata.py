@@ -148,3 +148,19 @@ def bulk_insert(connection: str, start: int, count: int, batch: str) -> list[str
                 ImageProperty.insert_many(props).execute()
     db.close_all(database)
     return ids
+
+
+def refresh_statistics(connection: str) -> None:
+    """ANALYZE a PostgreSQL database after loading it, as autovacuum (on by
+    default, off on some test machines) would do soon after; SQLite's
+    indexes are shaped not to need statistics."""
+    if not connection.startswith("postgres"):
+        return
+    from glance_registry import db, migrations
+
+    database = db.make_database(connection)
+    try:
+        with database.connection_context():
+            migrations.refresh_statistics(database)
+    finally:
+        db.close_all(database)

@@ -132,6 +132,7 @@ def metadata_path(t: Table, svc: Service, counts: list[int], smoke: bool,
         if count > len(ids):
             # The rest go straight into the database: same rows, less waiting.
             ids += metadata.bulk_insert(svc.connection, len(ids), count - len(ids), batch)
+        metadata.refresh_statistics(svc.connection)
         for name, lat in metadata.measure_reads(svc.url, ids, batch).items():
             target = {"first page": "p50 < 8 ms", "HEAD one image": "p50 < 3 ms"}.get(name)
             # Every read crosses two HTTP hops (client-api, api-registry).
