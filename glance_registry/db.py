@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 from urllib.parse import urlparse
 
 import peewee
@@ -48,12 +49,45 @@ def make_database(url: str, max_pool_size: int = 10, pool_timeout: int = 30,
         if not name:
             raise errors.ConfigError("No database name in %r" % url)
         params.setdefault("connect_timeout", 10)
-        # The pool checks a connection with a round trip before handing it
-        # out, so backends killed by the server are replaced, not reused.
-        return PooledPostgresqlDatabase(
+        return _PooledPostgresqlDatabase(
             name, max_connections=max_pool_size, timeout=pool_timeout,
             stale_timeout=recycle_time, **params)
     raise errors.ConfigError("Unsupported database URL scheme %r" % scheme)
+
+
+class _PooledPostgresqlDatabase(PooledPostgresqlDatabase):
+    """Checks a pooled connection before handing it out, without a round trip.
+
+    peewee's pool sends ``SELECT 1`` on every checkout, which is every
+    request here. A backend that ended (``pg_terminate_backend``, a server
+    restart) has sent its last message and closed the socket, while an idle
+    live one sends nothing: a readable socket is a dead connection.
+    """
+
+    def _is_closed(self, conn) -> bool:
+        if conn.closed:
+            return True
+        status = conn.get_transaction_status()
+        if status == psycopg2_extensions().TRANSACTION_STATUS_UNKNOWN:
+            return True
+        if status != psycopg2_extensions().TRANSACTION_STATUS_IDLE:
+            try:
+                conn.rollback()
+            except Exception:  # noqa: BLE001 - any failure: replace it
+                return True
+            return False
+        try:
+            poller = select.poll()
+            poller.register(conn.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return True
+
+
+def psycopg2_extensions():
+    """psycopg2's constants, imported only where PostgreSQL is used."""
+    import psycopg2.extensions
+    return psycopg2.extensions
 
 
 def bind(conf) -> peewee.Database:

@@ -60,6 +60,13 @@ class PostgresServer:
                         "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
             return cur.fetchone()[0]
 
+    def sessions(self, name: str) -> int:
+        """How many other sessions are connected to database ``name``."""
+        with self._cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            return cur.fetchone()[0]
+
     def drop_all(self) -> None:
         """Drop every database this run created."""
         for name in self.created:

@@ -90,8 +90,11 @@ def test_a_killed_database_connection_is_replaced_on_the_next_request(
         image_id = made.json()["image"]["id"]
         for _ in range(4):  # warm every thread's pooled connection
             requests.get(daemon.url + "/images", headers=ALICE, timeout=10)
-        killed = postgres.terminate_backends(url.rsplit("/", 1)[1])
+        name = url.rsplit("/", 1)[1]
+        killed = postgres.terminate_backends(name)
         assert killed >= 1  # the daemon held connections that are now dead
+        # pg_terminate_backend only signals: wait until the backends are gone.
+        assert poll_until(lambda: postgres.sessions(name) == 0)
         shown = requests.get(daemon.url + "/images/" + image_id, headers=ALICE,
                              timeout=10)
         assert shown.status_code == 200, shown.text
