@@ -33,6 +33,12 @@ class QueuedHandler(logging.Handler):
         self._pid: int | None = None
         self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._exit_hook_pid: int | None = None
+        # A lock some other thread held at fork time stays held in the child.
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._start_lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -56,8 +62,10 @@ class QueuedHandler(logging.Handler):
             self._writer = threading.Thread(target=self._write, name="log-writer",
                                             daemon=True)
             self._writer.start()
+            if self._exit_hook_pid != os.getpid():
+                atexit.register(self.flush_and_stop)
+                self._exit_hook_pid = os.getpid()
             self._pid = os.getpid()
-            atexit.register(self.flush_and_stop)
 
     def _write(self) -> None:
         stream = self.target.stream
