@@ -63,7 +63,7 @@ class RegistryClient:
             body = jsonlib.dumps(json).encode()
             headers["Content-Type"] = "application/json"
         if params:
-            path += "?" + urllib.parse.urlencode(params)
+            path += "?" + urllib.parse.urlencode(params, doseq=True)
         answer = self._send(method, path, body, headers, timeout or self.timeout)
         if answer.status == 401 and self.auth is not None:
             # The service token was revoked, or Keystone's keys rotated
