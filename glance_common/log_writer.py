@@ -9,7 +9,8 @@ still reaches the file within moments, and an idle daemon's log is never
 held back.
 
 Threads do not survive fork: the writer is started by the first record a
-process logs, so each gunicorn worker gets its own.
+process logs, so each gunicorn worker gets its own; a restart after a flush
+keeps the queue, and whatever came in meanwhile.
 """
 
 from __future__ import annotations
@@ -34,11 +35,16 @@ class QueuedHandler(logging.Handler):
         self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._exit_hook_pid: int | None = None
-        # A lock some other thread held at fork time stays held in the child.
         os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
+        # The writer thread did not survive the fork, a lock another thread
+        # held then would stay held, and what the parent queued is the
+        # parent's to write.
         self._start_lock = threading.Lock()
+        self._queue = queue.SimpleQueue()
+        self._writer = None
+        self._pid = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -56,9 +62,6 @@ class QueuedHandler(logging.Handler):
         with self._start_lock:
             if self._pid == os.getpid():
                 return
-            # After fork the parent's queue may hold lines the parent will
-            # write itself; start empty.
-            self._queue = queue.SimpleQueue()
             self._writer = threading.Thread(target=self._write, name="log-writer",
                                             daemon=True)
             self._writer.start()
