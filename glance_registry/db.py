@@ -65,29 +65,17 @@ class _PooledPostgresqlDatabase(PooledPostgresqlDatabase):
     """
 
     def _is_closed(self, conn) -> bool:
-        if conn.closed:
-            return True
-        status = conn.get_transaction_status()
-        if status == psycopg2_extensions().TRANSACTION_STATUS_UNKNOWN:
-            return True
-        if status != psycopg2_extensions().TRANSACTION_STATUS_IDLE:
-            try:
-                conn.rollback()
-            except Exception:  # noqa: BLE001 - any failure: replace it
-                return True
-            return False
+        adapter = self._adapter
+        if conn.closed or adapter.txn_status(conn) != adapter.txn_idle:
+            # Gone, or left mid-transaction: peewee's own check decides
+            # (a rollback, or replacing it).
+            return super()._is_closed(conn)
         try:
             poller = select.poll()
             poller.register(conn.fileno(), select.POLLIN)
             return bool(poller.poll(0))
         except (OSError, ValueError):
             return True
-
-
-def psycopg2_extensions():
-    """psycopg2's constants, imported only where PostgreSQL is used."""
-    import psycopg2.extensions
-    return psycopg2.extensions
 
 
 def bind(conf) -> peewee.Database:
