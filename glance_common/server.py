@@ -8,22 +8,30 @@ from typing import Callable
 
 from gunicorn.app.base import BaseApplication
 
-from glance_common.log_writer import QueuedHandler
+from glance_common.log_writer import QueueWriter
 from glance_common.request_id import LogFilter
 
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 def setup_logging(conf) -> None:
-    """Log to ``log_file`` or stderr, every line carrying the request id."""
+    """Log to ``log_file`` or stderr, every line carrying the request id.
+
+    Lines are written by a thread started here (``log_writer``); under
+    gunicorn, ``gunicorn_settings`` stops it before each fork and gives
+    every worker its own.
+    """
     target = (logging.FileHandler(conf.log_file) if conf.log_file
               else logging.StreamHandler(sys.stderr))
     target.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler = QueuedHandler(target)
+    handler = QueueWriter(target)
     handler.addFilter(LogFilter())
     root = logging.getLogger()
+    for old in _log_writers():
+        old.close()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
+    handler.start()
 
 
 class _Gunicorn(BaseApplication):
@@ -64,26 +72,37 @@ def gunicorn_settings(conf, hooks: dict | None = None) -> dict:
         settings["certfile"] = conf.cert_file
         settings["keyfile"] = conf.key_file
     settings.update(hooks or {})
-    # Log lines are written by a thread (log_writer): the master's must not
-    # be mid-write when a worker is forked, and a worker's last lines must
-    # reach the file before it exits.
-    settings["pre_fork"] = _then_flush_logs(settings.get("pre_fork"))
-    settings["worker_exit"] = _then_flush_logs(settings.get("worker_exit"))
+    # The log writer's thread must not be mid-write when the master forks:
+    # it is stopped before the first fork, and the master writes its few
+    # later lines in place. Each worker runs its own thread from its first
+    # moment and writes out everything queued as it exits.
+    settings["pre_fork"] = _then_stop_log_writers(settings.get("pre_fork"))
+    settings["post_fork"] = _after_starting_log_writers(settings.get("post_fork"))
+    settings["worker_exit"] = _then_stop_log_writers(settings.get("worker_exit"))
     return settings
 
 
-def flush_logs() -> None:
-    """Write every queued log line of this process now."""
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, QueuedHandler):
-            handler.flush_and_stop()
+def _log_writers() -> list[QueueWriter]:
+    return [h for h in logging.getLogger().handlers if isinstance(h, QueueWriter)]
 
 
-def _then_flush_logs(hook: Callable | None) -> Callable:
+def _after_starting_log_writers(hook: Callable | None) -> Callable:
     def run(server, worker):
+        for writer in _log_writers():
+            writer.start()
         if hook is not None:
             hook(server, worker)
-        flush_logs()
+    return run
+
+
+def _then_stop_log_writers(hook: Callable | None) -> Callable:
+    def run(server, worker):
+        try:
+            if hook is not None:
+                hook(server, worker)
+        finally:
+            for writer in _log_writers():
+                writer.stop()
     return run
 
 
