@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 import flask
 
-from glance_api import errors
+from glance_api.exceptions import Unauthorized
+from glance_api.options import strategy
 from glance_common import keystone
 from glance_common.context import RequestContext
 from glance_common.options import refuse_open_noauth
@@ -13,14 +13,6 @@ from glance_common.options import refuse_open_noauth
 # Answered without a token, as Glance's pipeline did (health checks from load
 # balancers, version discovery by clients before they authenticate).
 PUBLIC_PATHS = ("/", "/versions", "/healthcheck")
-
-
-def strategy(conf) -> str:
-    """The effective auth strategy; Glance's ``[paste_deploy] flavor`` counts too."""
-    flavor = (conf.paste_deploy.flavor or "").lower()
-    if "keystone" in flavor:
-        return "keystone"
-    return conf.auth_strategy
 
 
 def check_safe_to_serve(conf) -> None:
@@ -43,7 +35,7 @@ def keystone_context(environ: dict, request_id: str | None, conf) -> RequestCont
     if who is None:
         return RequestContext.build(None, None, [], request_id)
     if not who.confirmed:
-        raise errors.Unauthorized("The request you have made requires "
+        raise Unauthorized("The request you have made requires "
                                   "authentication.", keystone.www_authenticate(conf))
     return RequestContext.build(who.user_id, who.project_id, who.roles, request_id)
 

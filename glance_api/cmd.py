@@ -6,7 +6,7 @@ import sys
 
 from oslo_config import cfg
 
-from glance_api import auth, forwarded, options, quota, sweep
+from glance_api import auth, forwarded, options
 from glance_common import server
 
 
@@ -23,12 +23,13 @@ def main(argv: list[str] | None = None) -> None:
     conf = parse_config(sys.argv[1:] if argv is None else argv)
     auth.check_safe_to_serve(conf)
     try:
-        quota.storage_quota(conf)
+        options.storage_quota(conf)
         forwarded.parse_networks(conf.trusted_proxies)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     server.setup_logging(conf)
     from glance_api.app import create_app
+    from glance_api.services import EXTENSION
 
     holder = {}
 
@@ -37,13 +38,12 @@ def main(argv: list[str] | None = None) -> None:
         return holder["app"]
 
     def post_fork(_server, _worker):
-        # Threads do not survive fork: each worker sweeps on its own; the
+        # Threads do not survive fork: each worker starts its own; the
         # registry's compare-and-set keeps them from stepping on each other.
-        sweep.start(holder["app"].extensions["glance"])
+        holder["app"].extensions[EXTENSION].start()
 
     def worker_exit(_server, _worker):
-        # Events still queued get a moment to reach the bus; never longer.
-        holder["app"].extensions["glance"].notifier.stop(timeout=2.0)
+        holder["app"].extensions[EXTENSION].stop()
 
     hooks = {
         # The v1 client sends x-image-meta-disk_format: with underscores.

@@ -1,4 +1,10 @@
-"""glance-api's exceptions and the one place they become HTTP responses."""
+"""The one place glance-api's exceptions become HTTP responses.
+
+Handlers, rules and the data path raise what went wrong (``exceptions``,
+``registry_client``'s errors, the store library's); this module alone says
+what status each is answered with. The body follows the request's Accept
+(glance_common.errors).
+"""
 
 from __future__ import annotations
 
@@ -6,56 +12,16 @@ import logging
 
 import flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as RouteNotFound
 
-from glance_api.registry import RegistryError, RegistryUnavailable
+from glance_api import registry_client
+from glance_api import versions
+from glance_api.data.upload import StoreFailed
+from glance_api.exceptions import ApiError
 from glance_common.errors import error_response
 from glance_store import exceptions as store_exc
 
 LOG = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    """An error with the HTTP status it is answered with."""
-
-    code = 500
-
-    def __init__(self, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.headers = headers or {}
-
-
-class BadRequest(ApiError):
-    code = 400
-
-
-class Unauthorized(ApiError):
-    code = 401
-
-
-class Forbidden(ApiError):
-    code = 403
-
-
-class NotFound(ApiError):
-    code = 404
-
-
-class Conflict(ApiError):
-    code = 409
-
-
-class PreconditionFailed(ApiError):
-    code = 412
-
-
-class TooLarge(ApiError):
-    code = 413
-
-
-class ServiceUnavailable(ApiError):
-    code = 503
-
 
 # What each store failure means to a client.
 STORE_STATUS = [
@@ -75,10 +41,36 @@ STORE_STATUS = [
     (store_exc.URLNotAllowed, 400),
 ]
 
+# What a registry refusal the handler did not expect means to a client.
+REGISTRY_STATUS = [
+    (registry_client.BadRequest, 400),
+    (registry_client.Forbidden, 403),
+    (registry_client.NotFound, 404),
+    (registry_client.Conflict, 409),
+    (registry_client.QuotaExceeded, 413),
+    (registry_client.Unavailable, 503),
+]
+
 
 def store_status(exc: store_exc.GlanceStoreError) -> int:
     """The HTTP status for a store failure."""
-    for cls, code in STORE_STATUS:
+    return _status(STORE_STATUS, exc)
+
+
+def registry_status(exc: registry_client.Error) -> int:
+    """The HTTP status for a failed registry call."""
+    return _status(REGISTRY_STATUS, exc)
+
+
+def _store_error(exc: store_exc.GlanceStoreError, message: str) -> flask.Response:
+    code = store_status(exc)
+    if code >= 500:
+        LOG.error("Store failure: %s", exc)
+    return error_response(code, message)
+
+
+def _status(table: list, exc: Exception) -> int:
+    for cls, code in table:
         if isinstance(exc, cls):
             return code
     return 500
@@ -91,20 +83,23 @@ def install(app: flask.Flask) -> None:
     def _api(exc: ApiError):
         return error_response(exc.code, exc.message, exc.headers)
 
-    @app.errorhandler(RegistryError)
-    def _registry(exc: RegistryError):
-        return error_response(exc.code, exc.message)
+    @app.errorhandler(StoreFailed)
+    def _upload_store(exc: StoreFailed):
+        return _store_error(exc.__cause__, exc.message)
 
-    @app.errorhandler(RegistryUnavailable)
-    def _registry_down(exc: RegistryUnavailable):
-        return error_response(503, str(exc))
+    @app.errorhandler(registry_client.Error)
+    def _registry(exc: registry_client.Error):
+        return error_response(registry_status(exc), exc.message)
 
     @app.errorhandler(store_exc.GlanceStoreError)
     def _store(exc: store_exc.GlanceStoreError):
-        code = store_status(exc)
-        if code >= 500:
-            LOG.error("Store failure: %s", exc)
-        return error_response(code, str(exc))
+        return _store_error(exc, str(exc))
+
+    @app.errorhandler(RouteNotFound)
+    def _no_route(exc: RouteNotFound):
+        if versions.is_unknown_version(flask.request.path):
+            return versions.root()
+        return error_response(404, exc.description or "Not found")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -1,16 +1,25 @@
-"""X-Forwarded-Proto / X-Forwarded-Host from trusted proxies only.
+"""X-Forwarded-Host from trusted proxies only.
 
-Behind a TLS-terminating load balancer the api sees plain HTTP from the
-balancer's address; the links and Location headers it builds must name the
-address clients used. Those headers are believed only from the addresses in
-``trusted_proxies``: anyone else could make the api hand out links to a
-host of their choosing. ``public_endpoint``, when set, wins over both.
+Behind a load balancer the api sees requests from the balancer's address;
+the links and Location headers it builds must name the host clients used.
+X-Forwarded-Host is believed only from the addresses in ``trusted_proxies``
+(anyone else could make the api hand out links to a host of their
+choosing), and only its rightmost value, the one the trusted proxy itself
+appended: werkzeug's ProxyFix does that part. ProxyFix has no address
+allowlist, so it only sees requests from a trusted address.
+
+X-Forwarded-Proto is gunicorn's job: it is told the same addresses
+(``forwarded_allow_ips``) and sets the scheme from them.
+``public_endpoint``, when set, wins over both.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Callable, Iterable
+from typing import Callable
+from typing import Iterable
+
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,22 +50,13 @@ def is_trusted(address: str | None, networks: list[Network]) -> bool:
     return any(ip in net for net in networks if net.version == ip.version)
 
 
-def _first(value: str | None) -> str:
-    # A chain of proxies appends; the first value is what the client used.
-    return (value or "").split(",", 1)[0].strip()
-
-
 def middleware(wsgi_app: Callable, networks: list[Network]) -> Callable:
-    """``wsgi_app`` seeing the client's scheme and host when a trusted proxy says so."""
+    """``wsgi_app`` seeing the client's host when a trusted proxy says so."""
+    behind_proxy = ProxyFix(wsgi_app, x_for=0, x_proto=0, x_host=1)
 
     def forwarded(environ, start_response):
         if is_trusted(environ.get("REMOTE_ADDR"), networks):
-            proto = _first(environ.get("HTTP_X_FORWARDED_PROTO")).lower()
-            if proto in ("http", "https"):
-                environ["wsgi.url_scheme"] = proto
-            host = _first(environ.get("HTTP_X_FORWARDED_HOST"))
-            if host:
-                environ["HTTP_HOST"] = host
+            return behind_proxy(environ, start_response)
         return wsgi_app(environ, start_response)
 
     return forwarded

@@ -13,7 +13,12 @@ import dataclasses
 import os
 import tempfile
 
+import flask
+
+from glance_api.services import services
 from glance_common.context import RequestContext
+
+bp = flask.Blueprint("health", __name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,3 +71,9 @@ def report(registry, stores, ctx: RequestContext) -> tuple[int, str]:
     first = "UNHEALTHY: " + ", ".join(broken) if broken else "OK"
     lines = [first] + ["%s: %s" % (c.name, c.detail) for c in checks]
     return (503 if broken else 200), "\n".join(lines) + "\n"
+
+
+@bp.get("/healthcheck")
+def healthcheck():
+    code, text = report(services().registry, services().stores, flask.g.context)
+    return flask.Response(text, status=code, mimetype="text/plain")

@@ -24,6 +24,7 @@ from typing import Callable
 
 from oslo_config import cfg
 
+from glance_api import payloads
 from glance_common.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -122,6 +123,12 @@ class Notifier:
                 (_context_dict(ctx), priority, event_type, payload))
         except queue.Full:
             self._note_drop(event_type)
+
+    def image_event(self, ctx: RequestContext | None, event_type: str,
+                    image: dict) -> None:
+        """Queue an image.* event about ``image`` (its payload built only if wanted)."""
+        if self.wants(event_type):
+            self.notify(ctx, event_type, payloads.image(image))
 
     def stop(self, timeout: float = 2.0) -> None:
         """Publish what is queued, waiting at most ``timeout`` seconds."""

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from oslo_config import cfg
 
-from glance_common.options import noauth_opts, server_opts
+import glance_store
+from glance_common.options import noauth_opts
+from glance_common.options import server_opts
 
 API_PORT = 9292
+SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?B)?\s*$", re.IGNORECASE)
 
 api_opts = [
     cfg.HostAddressOpt("registry_host", default="127.0.0.1",
@@ -87,7 +93,6 @@ paste_deploy_opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every option glance-api reads, the store library's included."""
-    import glance_store
 
     conf.register_opts(server_opts(API_PORT))
     conf.register_opts(api_opts + noauth_opts())
@@ -102,3 +107,28 @@ def list_opts():
     return [(None, server_opts(API_PORT) + api_opts + noauth_opts()
              + notification_opts + scrubber_opts),
             ("paste_deploy", paste_deploy_opts)]
+
+
+def strategy(conf) -> str:
+    """The effective auth strategy; Glance's ``[paste_deploy] flavor`` counts too."""
+    flavor = (conf.paste_deploy.flavor or "").lower()
+    if "keystone" in flavor:
+        return "keystone"
+    return conf.auth_strategy
+
+
+def parse_size(value: str | int) -> int:
+    """Bytes from ``10GB``-style text (1 KB = 1024 B, as Glance counted); ValueError if not."""
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError("%r is not a size: use a whole number of bytes, optionally "
+                         "followed by B, KB, MB, GB or TB (e.g. 10GB)." % value)
+    return int(match.group(1)) * SIZE_UNITS[(match.group(2) or "B").upper()]
+
+
+def storage_quota(conf) -> int:
+    """``user_storage_quota`` in bytes; 0 means unlimited."""
+    try:
+        return parse_size(conf.user_storage_quota)
+    except ValueError as exc:
+        raise ValueError("Invalid user_storage_quota: %s" % exc) from None

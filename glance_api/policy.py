@@ -12,9 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-import flask
-
-from glance_api.errors import Forbidden
+from glance_api.exceptions import Forbidden
 from glance_common.context import RequestContext
 
 ADMIN = "role:admin"
@@ -100,6 +98,11 @@ class Policy:
         return self._enforcer.authorize(action, _target(target), _creds(ctx),
                                         do_raise=False)
 
+    def enforce(self, ctx: RequestContext, action: str, target: dict | None = None) -> None:
+        """Raise Forbidden (403) unless ``ctx`` may perform ``action`` on ``target``."""
+        if not self.check(ctx, action, target):
+            raise Forbidden("You are not authorized to complete %s action." % action)
+
 
 def get_enforcer():
     """The Enforcer oslopolicy-checker and friends load (the defaults, a blank config)."""
@@ -112,27 +115,6 @@ def _blank_conf():
     conf = cfg.ConfigOpts()
     conf([], project="glance", default_config_files=[], default_config_dirs=[])
     return conf
-
-
-_defaults: list[Policy] = []
-
-
-def check(ctx: RequestContext, action: str, target: dict | None = None) -> bool:
-    """True when ``ctx`` may perform ``action`` on ``target`` under the app's policy.
-
-    Outside a request (rules called directly by tests) the defaults decide.
-    """
-    if flask.has_app_context():
-        return flask.current_app.extensions["glance"].policy.check(ctx, action, target)
-    if not _defaults:
-        _defaults.append(Policy(_blank_conf()))
-    return _defaults[0].check(ctx, action, target)
-
-
-def enforce(ctx: RequestContext, action: str, target: dict | None = None) -> None:
-    """Raise Forbidden (403) unless ``ctx`` may perform ``action`` on ``target``."""
-    if not check(ctx, action, target):
-        raise Forbidden("You are not authorized to complete %s action." % action)
 
 
 def _creds(ctx: RequestContext) -> dict:

@@ -6,14 +6,15 @@ import re
 
 import flask
 
+from glance_api.services import services
+
 bp = flask.Blueprint("versions", __name__)
 _VERSION_PATH = re.compile(r"^/v[0-9]+(\.[0-9]+)?(/|$)")
 
 
 def document() -> dict:
     """The versions this server speaks, with links to each."""
-    services = flask.current_app.extensions["glance"]
-    base = (services.conf.public_endpoint or flask.request.host_url).rstrip("/")
+    base = (services().conf.public_endpoint or flask.request.host_url).rstrip("/")
     return {"versions": [
         {"id": vid, "status": status,
          "links": [{"rel": "self", "href": "%s/v1/" % base}]}

@@ -6,9 +6,10 @@ import argparse
 from typing import Any
 
 from glance_cli.transport import encode_header
+from glance_common import formats
 
-DISK_FORMATS = "ami, ari, aki, vhd, vhdx, vmdk, raw, qcow2, vdi, iso, ploop"
-CONTAINER_FORMATS = "ami, ari, aki, bare, ovf, ova, docker"
+DISK_FORMATS = ", ".join(formats.DISK_FORMATS)
+CONTAINER_FORMATS = ", ".join(formats.CONTAINER_FORMATS)
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "on")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "off")
 

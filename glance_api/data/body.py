@@ -6,9 +6,21 @@ gunicorn, a body with a Content-Length is read straight from the socket into
 one buffer per chunk, and a chunked body is taken piece by piece from
 gunicorn's own chunk parser (its limits and checks stay in force) without
 the BytesIO. Anything else (other servers) reads the WSGI input.
+
+This module is the only one that knows gunicorn's private reader objects.
+setup.cfg pins the gunicorn major version they were read from, and
+tests/unit/glance_api/data/test_body.py fails loudly if their shape changes.
 """
 
 from __future__ import annotations
+
+import logging
+
+from glance_api.exceptions import BadRequest
+
+LOG = logging.getLogger(__name__)
+DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of a refused upload read to deliver the answer
+_logged_kinds: set[str] = set()
 
 
 class SocketBody:
@@ -87,17 +99,71 @@ class ChunkedBody:
             raise
 
 
-def stream(environ: dict):
-    """A file-like ``read(n)`` over the request body."""
+def raw_stream(environ: dict):
+    """A file-like ``read(n)`` over the request body, the fastest this server allows."""
     wsgi_input = environ["wsgi.input"]
     reader = getattr(wsgi_input, "reader", None)
     unreader = getattr(reader, "unreader", None)
     kind = type(reader).__name__
     if (kind == "LengthReader"
             and hasattr(unreader, "take_buffered") and hasattr(unreader, "sock")):
-        return SocketBody(reader, unreader)
+        return _using(SocketBody(reader, unreader))
     buffered = getattr(reader, "buf", None)
     if (kind == "ChunkedReader" and hasattr(reader, "parser")
             and buffered is not None and buffered.tell() == 0):
-        return ChunkedBody(wsgi_input, reader)
-    return wsgi_input
+        return _using(ChunkedBody(wsgi_input, reader))
+    return _using(wsgi_input)
+
+
+def _using(body):
+    # Once per kind and process: an operator can see which path uploads take.
+    kind = type(body).__name__
+    if kind not in _logged_kinds:
+        _logged_kinds.add(kind)
+        LOG.info("Reading upload bodies with %s", kind)
+    return body
+
+
+class ClientDisconnected(BadRequest):
+    """The client stopped sending before the body was complete."""
+
+
+class ClientBody:
+    """An upload's request body: a failed read is the client's failure.
+
+    Marks those failures so they are not mistaken for store failures, and
+    can drain a refused body so the client gets to read the answer.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    @classmethod
+    def from_environ(cls, environ: dict) -> "ClientBody":
+        """The body of the current WSGI request."""
+        return cls(raw_stream(environ))
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except Exception as exc:
+            raise ClientDisconnected(
+                "Client disconnected before sending all data to backend") from exc
+
+    def drain(self, limit: int = DRAIN_LIMIT) -> None:
+        """Read and drop the rest of a refused body.
+
+        A server that closes a connection with unread data makes TCP reset
+        it, and the client loses the answer it was sent. Beyond ``limit``
+        bytes the connection is dropped anyway: reading a huge refused
+        upload to the end would cost more than the answer is worth.
+        """
+        left = limit
+        try:
+            while left > 0:
+                chunk = self._stream.read(min(left, 1 << 16))
+                if not chunk:
+                    return
+                left -= len(chunk)
+        except Exception as exc:  # the client went away: nothing left to tell it
+            LOG.debug("Stopped draining a refused upload: %s", exc)

@@ -1,4 +1,5 @@
-"""Download bodies that count the bytes that really left, for image.send.
+"""Downloads: an image's stored bytes (or a range of them) as a response body
+that counts the bytes that really left, for image.send.
 
 A WSGI server asks a body for the next chunk only after it has written the
 previous one, so a chunk counts as sent once the next is asked for (or the
@@ -15,9 +16,49 @@ watches those seeks. gunicorn then rewinds the descriptor directly, which
 
 from __future__ import annotations
 
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO
+from typing import Callable
+from typing import Iterable
+from typing import Iterator
+
+from glance_api import image_rules
+from glance_api.exceptions import ServiceUnavailable
+from glance_store import ImageData
 
 OnClose = Callable[[int], None]  # receives the bytes sent
+SENDFILE_BLOCK = 1 << 20
+
+
+def open_image(stores, image: dict, offset: int = 0,
+               length: int | None = None) -> ImageData | None:
+    """The stored bytes of an active image from ``offset`` (``length`` of them,
+    or to the end); None for an image without data.
+
+    A whole read whose stored size differs from the recorded size is
+    refused: a truncated or swapped file must never go out as the image.
+    """
+    location = image_rules.active_location(image)
+    if not image["size"] or location is None:
+        return None
+    data = stores.get(location, offset, length)
+    whole = offset == 0 and length is None
+    if whole and data.size != image["size"]:
+        data.close()
+        raise ServiceUnavailable(
+            "The stored data of image %s is %d bytes, not %d; refusing to send "
+            "a corrupt image." % (image["id"], data.size, image["size"]))
+    return data
+
+
+def response_body(environ: dict, data: ImageData | None, on_close: OnClose):
+    """A WSGI body for ``data``; a file goes by sendfile where the server can."""
+    if data is not None and data.fileobj is not None:
+        wrapper = environ.get("wsgi.file_wrapper")
+        if wrapper is not None:
+            return wrapper(SentFile(data.fileobj, data.size, on_close), SENDFILE_BLOCK)
+    if data is None:
+        return SentChunks((), on_close)
+    return SentChunks(data, on_close, release=data.close)
 
 
 class SentFile:

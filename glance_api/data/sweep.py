@@ -1,4 +1,4 @@
-"""The sweep: uploads whose heartbeat stopped are killed and their bytes removed.
+"""The sweep: uploads whose heartbeat stopped are failed and their bytes removed.
 
 An upload refreshes its image's updated_at every upload_heartbeat_interval
 seconds. An image still in ``saving`` long after its last heartbeat belongs to
@@ -12,7 +12,10 @@ import datetime
 import logging
 import threading
 
-from glance_api.registry import RegistryError, RegistryUnavailable
+from glance_api import registry_client
+from glance_api.data.upload import KILL
+from glance_api.data.upload import OnFailure
+from glance_common import timestamps
 from glance_common.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -20,44 +23,55 @@ MISSED_BEATS = 4
 PAGE = 100
 
 
-def sweep_once(services, now: datetime.datetime | None = None) -> list[str]:
-    """Kill the abandoned uploads once; returns the ids of the images killed."""
+def sweep_once(registry, stores, interval: float, now: datetime.datetime | None = None,
+               on_failure: OnFailure = KILL) -> list[str]:
+    """Fail the abandoned uploads once; returns the ids of the images failed."""
     ctx = RequestContext.build("glance-api", None, ["admin"])
-    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    stale_before = now - datetime.timedelta(
-        seconds=MISSED_BEATS * services.conf.upload_heartbeat_interval)
+    stale_before = (now or timestamps.utcnow()) - datetime.timedelta(
+        seconds=MISSED_BEATS * interval)
     params = {"status": "saving", "is_public": "None", "limit": PAGE,
-              "updated_before": stale_before.strftime("%Y-%m-%dT%H:%M:%S.%f")}
-    killed = []
-    for image in services.registry.list(ctx, params, detail=True):
+              "updated_before": timestamps.to_json(stale_before)}
+    changes = {"status": on_failure.status}
+    changes.update(dict.fromkeys(on_failure.clears))
+    failed = []
+    for image in registry.list(ctx, params, detail=True):
         try:
-            services.registry.update(ctx, image["id"], {"status": "killed"},
-                                     from_state="saving")
-        except RegistryError as exc:
-            if exc.code in (404, 409):
-                continue  # another sweeper, or the upload itself, got there first
-            raise
-        services.stores.discard_partial(image["id"])
-        LOG.warning("Killed image %s: its upload stopped sending heartbeats", image["id"])
-        killed.append(image["id"])
-    return killed
+            registry.update(ctx, image["id"], changes, from_state="saving")
+        except (registry_client.NotFound, registry_client.Conflict):
+            continue  # another sweeper, or the upload itself, got there first
+        stores.discard_partial(image["id"])
+        LOG.warning("Image %s is now %s: its upload stopped sending heartbeats",
+                    image["id"], on_failure.status)
+        failed.append(image["id"])
+    return failed
 
 
-def start(services, stop: threading.Event | None = None) -> threading.Thread:
-    """Sweep now and then every heartbeat interval, in a daemon thread."""
-    stop = stop or threading.Event()
+class Sweeper:
+    """Sweeps now and then every heartbeat interval, in a daemon thread."""
 
-    def loop():
+    def __init__(self, registry, stores, interval: float):
+        self._registry, self._stores, self._interval = registry, stores, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start sweeping in this process (threads do not survive fork)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="glance-sweep",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current sweep."""
+        self._stop.set()
+
+    def _loop(self) -> None:
         while True:
             try:
-                sweep_once(services)
-            except (RegistryError, RegistryUnavailable) as exc:
+                sweep_once(self._registry, self._stores, self._interval)
+            except registry_client.Error as exc:
                 LOG.warning("Sweep of abandoned uploads failed: %s", exc)
             except Exception:
                 LOG.exception("Sweep of abandoned uploads failed")
-            if stop.wait(services.conf.upload_heartbeat_interval):
+            if self._stop.wait(self._interval):
                 return
-
-    thread = threading.Thread(target=loop, name="glance-sweep", daemon=True)
-    thread.start()
-    return thread

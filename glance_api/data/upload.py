@@ -1,53 +1,104 @@
-"""The upload data path: request body -> store, with the image's status as a
-compare-and-set machine queued -> saving -> active (or killed on any failure).
+"""The upload data path: bytes -> store, with the image's status as a
+compare-and-set machine queued -> saving -> active.
+
+On any failure the bytes written so far are removed and the image is left
+where the caller's failure policy says: ``killed`` for v1 (its clients
+expect it), back to ``queued`` with size and checksums cleared for v2.
+
+The reader stack, outermost first, as the store pulls bytes through it:
+
+    store's VerifyingReader   counts, caps, hashes (glance_store)
+    UploadStream              holds quota for each byte, beats the heartbeat
+    source                    ClientBody (request) or a store's chunks (fetch)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from typing import Callable
 
-from glance_api import errors, payloads, quota
-from glance_api.registry import RegistryError, RegistryUnavailable
+from glance_api import registry_client
+from glance_api.exceptions import ApiError, Conflict, PreconditionFailed, TooLarge
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
+from glance_store.url_filter import redact
 
 LOG = logging.getLogger(__name__)
-DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of a refused upload read to deliver the 413
+STEP = 64 * 1024 * 1024  # how far a chunked upload's quota hold grows at a time
 
 
-class ClientDisconnected(errors.BadRequest):
-    """The client stopped sending before the body was complete."""
+@dataclasses.dataclass(frozen=True)
+class OnFailure:
+    """Where a failed upload leaves its image, and what it forgets."""
+
+    status: str
+    clears: tuple[str, ...] = ()
 
 
-class ImageChanged(errors.PreconditionFailed):
+KILL = OnFailure("killed")  # v1 (spec v1 6.2)
+REQUEUE = OnFailure("queued", ("size", "checksum", "os_hash_algo", "os_hash_value"))
+
+
+class ImageChanged(PreconditionFailed):
     """The image left ``saving`` (deleted, or swept) while bytes streamed."""
 
 
-class ClientStream:
-    """The request body as the store reads it.
+class StoreFailed(ApiError):
+    """The store refused or lost the bytes; raised from the store's error,
+    whose status it is answered with (glance_api.errors)."""
 
-    Marks failures of the client's stream so they are not mistaken for store
-    failures, and refreshes the image's heartbeat while bytes keep arriving.
+
+class Reservation:
+    """The bytes the registry holds for one saving image under its project's quota.
+
+    Checking the project's usage and holding the bytes are one atomic step
+    in the registry (glance_registry.quotas), so concurrent uploads cannot
+    both slip under the quota. With a declared size the whole size is held
+    before the first byte is stored; a chunked body grows its hold in steps
+    as bytes arrive, so a stream that crosses the quota is stopped mid-way.
     """
 
-    def __init__(self, stream, heartbeat: Callable[[], None], interval: float,
-                 from_client: bool = True):
-        self._stream = stream
+    def __init__(self, ctx: RequestContext, registry, image: dict, quota: int):
+        self._ctx, self._registry, self._image = ctx, registry, image
+        self._quota = quota
+        self.held = 0
+
+    @property
+    def unlimited(self) -> bool:
+        """No quota applies: none configured, or an image without a project."""
+        return self._quota <= 0 or not self._image.get("owner")
+
+    def ensure(self, needed: int, wanted: int | None = None) -> None:
+        """Hold at least ``needed`` bytes in all (``wanted`` if that fits); 413 if not."""
+        if self.unlimited or needed <= self.held:
+            return
+        try:
+            self.held = self._registry.reserve(
+                self._ctx, self._image["id"], needed, max(needed, wanted or needed),
+                self._quota)
+        except registry_client.QuotaExceeded as exc:
+            raise TooLarge("Denying attempt to upload image because it exceeds the "
+                           "quota: %s" % exc.message) from exc
+
+
+class UploadStream:
+    """The source as the store reads it: quota held for every byte, and the
+    image's heartbeat refreshed while bytes keep arriving."""
+
+    def __init__(self, source, reservation: Reservation, heartbeat, interval: float):
+        self._source = source
+        self._reservation = reservation
         self._heartbeat = heartbeat
         self._interval = interval
-        self._from_client = from_client
         self._last = time.monotonic()
+        self._seen = 0
 
     def read(self, size: int = -1) -> bytes:
-        try:
-            chunk = self._stream.read(size)
-        except Exception as exc:
-            if not self._from_client:
-                raise  # a store reading a remote source says what went wrong
-            raise ClientDisconnected(
-                "Client disconnected before sending all data to backend") from exc
+        chunk = self._source.read(size)
+        if chunk and not self._reservation.unlimited:
+            self._seen += len(chunk)
+            self._reservation.ensure(self._seen, self._seen + STEP)
         now = time.monotonic()
         if now - self._last >= self._interval:
             self._last = now
@@ -55,119 +106,107 @@ class ClientStream:
         return chunk
 
 
-def upload(ctx: RequestContext, services, image: dict, stream, *,
-           size: int | None = None, checksum: str | None = None,
-           store: str | None = None, from_client: bool = True) -> dict:
-    """Stream ``stream`` into a store as ``image``'s data and activate it.
+class Uploader:
+    """Streams image data into the stores and records the outcome in the registry."""
 
-    ``from_client`` is false when the bytes come from a store (copy-from)
-    rather than the request body.
+    def __init__(self, registry, stores, notifier, *, storage_quota: int,
+                 size_cap: int, heartbeat_interval: float):
+        self.registry = registry
+        self.stores = stores
+        self.notifier = notifier
+        self.storage_quota = storage_quota
+        self.size_cap = size_cap
+        self.heartbeat_interval = heartbeat_interval
 
-    On any failure the bytes written so far are removed and the image is
-    left ``killed``; the error says why.
-    """
-    registry, image_id = services.registry, image["id"]
-    try:
-        saving = registry.update(ctx, image_id, {"status": "saving"}, from_state="queued")
-    except RegistryError as exc:
-        if exc.code == 409:
-            raise errors.Conflict(
-                "Image %s is not queued; another upload may have started." % image_id) from exc
-        raise
-    _notify(services.notifier, ctx, "image.prepare", saving)
+    def upload(self, ctx: RequestContext, image: dict, source, *,
+               size: int | None = None, checksum: str | None = None,
+               store: str | None = None, on_failure: OnFailure = KILL) -> dict:
+        """Stream ``source`` into a store as ``image``'s data and activate it.
 
-    def heartbeat() -> None:
+        ``size`` and ``checksum`` are what the caller promised; the bytes
+        must match. Returns the active image; on failure raises the client's
+        error with the image left as ``on_failure`` says and no bytes kept.
+        """
+        image_id = image["id"]
         try:
-            registry.update(ctx, image_id, {}, from_state="saving")
-        except RegistryError as exc:
+            saving = self.registry.update(ctx, image_id, {"status": "saving"},
+                                          from_state="queued")
+        except registry_client.Conflict as exc:
+            raise Conflict("Image %s is not queued; another upload may have "
+                           "started." % image_id) from exc
+        self.notifier.image_event(ctx, "image.prepare", saving)
+        reservation = Reservation(ctx, self.registry, image, self.storage_quota)
+        stream = UploadStream(source, reservation, lambda: self._heartbeat(ctx, image_id),
+                              self.heartbeat_interval)
+        try:
+            if size is not None:
+                reservation.ensure(size)
+            result = self.stores.add(image_id, stream, size=size, checksum=checksum,
+                                     cap=self.size_cap, store=store)
+        except BaseException as exc:
+            self.fail(ctx, image_id, on_failure)
+            if hasattr(source, "drain"):
+                # The client may still be sending; it should read why not.
+                source.drain()
+            if isinstance(exc, store_exc.GlanceStoreError):
+                raise StoreFailed("%s Setting image status to '%s'."
+                                  % (exc, on_failure.status)) from exc
+            raise
+        return self._activate(ctx, image_id, result, on_failure)
+
+    def _activate(self, ctx: RequestContext, image_id: str, result,
+                  on_failure: OnFailure) -> dict:
+        changes = {"status": "active", "size": result.size, "checksum": result.checksum,
+                   "os_hash_algo": result.os_hash_algo,
+                   "os_hash_value": result.os_hash_value,
+                   "locations": [{"url": result.location,
+                                  "metadata": {"store": result.store}}]}
+        try:
+            active = self.registry.update(ctx, image_id, changes, from_state="saving")
+        except BaseException as exc:
+            discard(self.stores, result.location)
+            if isinstance(exc, (registry_client.NotFound, registry_client.Conflict)):
+                raise ImageChanged("Image %s was deleted or changed while its data "
+                                   "was uploading; the data was removed." % image_id) from exc
+            self.fail(ctx, image_id, on_failure)
+            raise
+        self.notifier.image_event(ctx, "image.upload", active)
+        self.notifier.image_event(ctx, "image.activate", active)
+        return active
+
+    def _heartbeat(self, ctx: RequestContext, image_id: str) -> None:
+        try:
+            self.registry.heartbeat(ctx, image_id, "saving")
+        except (registry_client.NotFound, registry_client.Conflict) as exc:
             raise ImageChanged("Image %s was changed or deleted while its data "
                                "was uploading." % image_id) from exc
-        except RegistryUnavailable:
+        except registry_client.Unavailable:
             LOG.warning("Could not refresh the heartbeat of image %s", image_id)
 
-    reader = ClientStream(stream, heartbeat, services.conf.upload_heartbeat_interval,
-                          from_client)
-    reservation = quota.Reservation(ctx, registry, image, services.storage_quota)
-    if not reservation.unlimited:
-        reader = quota.QuotaStream(reader, reservation)
-    try:
-        if size is not None:
-            reservation.ensure(size)
-        result = services.stores.add(image_id, reader, size=size, checksum=checksum,
-                                     cap=services.conf.image_size_cap, store=store)
-    except BaseException as exc:
-        _kill(ctx, registry, image_id)
-        failure = _explain(exc) if isinstance(exc, store_exc.GlanceStoreError) else exc
-        if isinstance(failure, errors.TooLarge) and from_client:
-            _drain(stream)
-        if failure is exc:
-            raise
-        raise failure from exc
+    def fail(self, ctx: RequestContext, image_id: str, on_failure: OnFailure,
+             from_state: str = "saving") -> bool:
+        """Move an upload's image to its failure state; False if that was not possible.
 
-    changes = {"status": "active", "size": result.size, "checksum": result.checksum,
-               "os_hash_algo": result.os_hash_algo, "os_hash_value": result.os_hash_value,
-               "locations": [{"url": result.location,
-                              "metadata": {"store": result.store}}]}
-    try:
-        active = registry.update(ctx, image_id, changes, from_state="saving")
-    except BaseException as exc:
-        discard(services.stores, result.location)
-        if isinstance(exc, RegistryError) and exc.code in (404, 409):
-            raise ImageChanged("Image %s was deleted or changed while its data "
-                               "was uploading; the data was removed." % image_id) from exc
-        _kill(ctx, registry, image_id)
-        raise
-    _notify(services.notifier, ctx, "image.upload", active)
-    _notify(services.notifier, ctx, "image.activate", active)
-    return active
+        If the registry cannot be reached the image stays in ``saving``
+        until the sweep notices its heartbeat stopped (data.sweep).
+        """
+        changes = {"status": on_failure.status}
+        changes.update(dict.fromkeys(on_failure.clears))
+        try:
+            self.registry.update(ctx, image_id, changes, from_state=from_state)
+        except registry_client.Error as exc:
+            LOG.warning("Could not mark image %s %s: %s", image_id, on_failure.status, exc)
+            return False
+        return True
 
 
-def _notify(notifier, ctx: RequestContext, event_type: str, image: dict) -> None:
-    if notifier.wants(event_type):
-        notifier.notify(ctx, event_type, payloads.image(image))
-
-
-def _drain(stream, limit: int = DRAIN_LIMIT) -> None:
-    """Read and drop the rest of a refused body so the client sees the answer.
-
-    A server that closes a connection with unread data makes TCP reset it,
-    and the client loses the 413 it was sent. Beyond ``limit`` bytes the
-    connection is dropped anyway: reading a huge refused upload to the end
-    would cost more than the answer is worth.
-    """
-    left = limit
-    try:
-        while left > 0:
-            chunk = stream.read(min(left, 1 << 16))
-            if not chunk:
-                return
-            left -= len(chunk)
-    except Exception as exc:  # the client went away: nothing left to tell it
-        LOG.debug("Stopped draining a refused upload: %s", exc)
-
-
-def discard(stores, location: str) -> None:
-    """Remove bytes nobody will point to; a failure is logged, not raised."""
+def discard(stores, location: str) -> bool:
+    """Remove bytes nobody will point to; False (and logged) if they could not be."""
     try:
         stores.delete(location)
     except store_exc.NotFound:
         pass
     except store_exc.GlanceStoreError as exc:
-        LOG.error("Could not remove %s: %s", location, exc)
-
-
-def _kill(ctx: RequestContext, registry, image_id: str) -> None:
-    # If the registry cannot be reached the image stays in saving until the
-    # sweep notices its heartbeat stopped (glance_api.sweep).
-    try:
-        registry.update(ctx, image_id, {"status": "killed"}, from_state="saving")
-    except (RegistryError, RegistryUnavailable) as exc:
-        LOG.warning("Could not mark image %s killed: %s", image_id, exc)
-
-
-def _explain(exc: store_exc.GlanceStoreError) -> errors.ApiError:
-    """The client's error for a store failure during an upload."""
-    code = errors.store_status(exc)
-    cls = {400: errors.BadRequest, 404: errors.NotFound, 413: errors.TooLarge,
-           503: errors.ServiceUnavailable}.get(code, errors.ApiError)
-    return cls("%s Setting image status to 'killed'." % exc)
+        LOG.error("Could not remove %s: %s", redact(location), exc)
+        return False
+    return True

@@ -18,8 +18,11 @@ import threading
 from oslo_config import cfg
 
 import glance_store
-from glance_api import options, orphans, scrubber
-from glance_api.registry import RegistryError, RegistryUnavailable
+from glance_api import options
+from glance_api import registry_client
+from glance_api.registry_client import RegistryClient
+from glance_api.scrubber import orphans
+from glance_api.scrubber import scrub as scrubber
 
 LOG = logging.getLogger("glance_api.scrubber")
 
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> 
     conf = parse_config(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if conf.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    registry = scrubber.ScrubberRegistry.from_conf(conf)
+    registry = RegistryClient.from_conf(conf)
     stores = glance_store.Stores.from_conf(conf, hashing_algorithm=conf.hashing_algorithm)
     try:
         if conf.restore:
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> 
             print("--delete only goes with --orphans.", file=sys.stderr)
             return 2
         return _scrub(conf, registry, stores, stop or threading.Event())
-    except (RegistryError, RegistryUnavailable) as exc:
+    except registry_client.Error as exc:
         print("glance-scrubber: %s" % exc, file=sys.stderr)
         return 1
 
@@ -100,7 +103,7 @@ def _scrub(conf, registry, stores, stop: threading.Event) -> int:
             for image_id in result.scrubbed:
                 print("scrubbed %s" % image_id, flush=True)
             failed = bool(result.failed)
-        except (RegistryError, RegistryUnavailable) as exc:
+        except registry_client.Error as exc:
             if not conf.daemon:
                 raise
             LOG.warning("Scrub failed: %s", exc)

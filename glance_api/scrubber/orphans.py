@@ -15,7 +15,8 @@ import os
 import re
 import urllib.parse
 
-from glance_api.registry import RegistryClient, RegistryError
+from glance_api import registry_client
+from glance_api.registry_client import RegistryClient
 from glance_common.context import RequestContext
 
 PAGE = 1000
@@ -46,15 +47,10 @@ class OrphanReport:
 
 def all_images(registry: RegistryClient, ctx: RequestContext) -> dict[str, dict]:
     """Every image the registry knows, deleted and killed ones included."""
-    params = {"changes-since": EPOCH, "is_public": "None", "limit": PAGE,
+    params = {"changes-since": EPOCH, "is_public": "None",
               "sort_key": "id", "sort_dir": "asc"}
-    images: dict[str, dict] = {}
-    while True:
-        page = registry.list(ctx, params, detail=True)
-        images.update((image["id"], image) for image in page)
-        if len(page) < PAGE:
-            return images
-        params["marker"] = page[-1]["id"]
+    return {image["id"]: image
+            for image in registry.iter_images(ctx, params, page=PAGE)}
 
 
 def find(registry: RegistryClient, ctx: RequestContext, stores) -> OrphanReport:
@@ -118,10 +114,8 @@ def _lookup(registry: RegistryClient, ctx: RequestContext, image_id: str) -> dic
     # Images a listing never shows (community ones) are asked for one by one.
     try:
         return registry.get(ctx, image_id)
-    except RegistryError as exc:
-        if exc.code == 404:
-            return None
-        raise
+    except registry_client.NotFound:
+        return None
 
 
 def _path_of(url: str) -> str | None:

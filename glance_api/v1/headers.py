@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import urllib.parse
 
-from glance_api.errors import BadRequest
+from glance_api.exceptions import BadRequest
 
 META_PREFIX = "x-image-meta-"
 PROPERTY_PREFIX = "x-image-meta-property-"

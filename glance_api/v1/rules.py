@@ -1,143 +1,102 @@
-"""The v1 rules for creating, changing and reading images, as plain functions.
+"""The v1 rules for creating and changing images from x-image-meta-* headers.
 
 Every check that needs no image bytes runs before anything is recorded, so a
-bad request changes nothing (DESIGN.md).
+bad request changes nothing (DESIGN.md). Rules both versions share live in
+glance_api.image_rules; these are the ones that read v1's headers.
 """
 
 from __future__ import annotations
 
-import flask
+import dataclasses
 
-from glance_api import errors, policy
+from glance_api import image_rules
+from glance_api.exceptions import BadRequest
+from glance_api.exceptions import Conflict
+from glance_api.exceptions import Forbidden
+from glance_api.services import Services
 from glance_api.v1.headers import ImageMeta
 from glance_common.context import RequestContext
-from glance_store import Capability
-from glance_store.url_filter import redact
 
-DISK_FORMATS = frozenset({"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw",
-                          "qcow2", "vdi", "iso", "ploop"})
-CONTAINER_FORMATS = frozenset({"ami", "ari", "aki", "bare", "ovf", "ova", "docker"})
-AMAZON_FORMATS = frozenset({"ami", "ari", "aki"})
-# Schemes a caller may point an image at (CVE-2014-9493: never file: & co).
-EXTERNAL_SCHEMES = ("http://", "https://")
 FROZEN_WHEN_ACTIVE = ("size", "checksum")
+OCTET_STREAM = "application/octet-stream"
 
 
-def has_body(request: flask.Request) -> bool:
-    """A positive Content-Length or any chunked body counts as data (spec 4.4)."""
-    if "chunked" in (request.headers.get("Transfer-Encoding") or "").lower():
-        return True
-    return bool(request.content_length)
+@dataclasses.dataclass(frozen=True)
+class Body:
+    """What a request says of its body, before any byte is read."""
+
+    present: bool
+    length: int | None  # Content-Length of a body that is not chunked
+    content_type: str = OCTET_STREAM
+
+    @classmethod
+    def of(cls, headers, content_length: int | None, mimetype: str | None) -> "Body":
+        """A positive Content-Length or any chunked body counts as data (spec 4.4)."""
+        chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
+        return cls(present=chunked or bool(content_length),
+                   length=None if chunked else content_length,
+                   content_type=(mimetype or OCTET_STREAM).lower())
 
 
-def declared_size(meta: ImageMeta, request: flask.Request,
-                  image: dict | None = None) -> int | None:
+NO_BODY = Body(False, None)
+
+
+def declared_size(meta: ImageMeta, body: Body, image: dict | None = None) -> int | None:
     """The size the caller promised, if any: header, Content-Length, or reserve."""
     if meta.fields.get("size") is not None:
         return meta.fields["size"]
-    if request.content_length and "chunked" not in (
-            request.headers.get("Transfer-Encoding") or "").lower():
-        return request.content_length
+    if body.length:
+        return body.length
     if image and image.get("size"):
         return image["size"]
     return None
 
 
-def check_formats(fields: dict) -> None:
-    """Formats from Glance's sets; Amazon formats come in matching pairs."""
-    disk, container = fields.get("disk_format"), fields.get("container_format")
-    if disk is not None and disk not in DISK_FORMATS:
-        raise errors.BadRequest("Invalid disk format '%s' for image." % disk)
-    if container is not None and container not in CONTAINER_FORMATS:
-        raise errors.BadRequest("Invalid container format '%s' for image." % container)
-    if disk in AMAZON_FORMATS or container in AMAZON_FORMATS:
-        if disk is None:
-            fields["disk_format"] = container
-        elif container is None:
-            fields["container_format"] = disk
-        elif disk != container:
-            raise errors.BadRequest(
-                "Invalid mix of disk and container formats. When setting a disk "
-                "or container format to one of 'aki', 'ari', or 'ami', the "
-                "container and disk formats must match.")
-
-
-def _check_common(ctx: RequestContext, services, meta: ImageMeta,
-                  has_data: bool, request: flask.Request) -> None:
-    check_formats(meta.fields)
-    cap = services.conf.image_size_cap
-    size = declared_size(meta, request)
+def _check_common(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Body) -> None:
+    image_rules.check_formats(meta.fields)
+    cap = svc.conf.image_size_cap
+    size = declared_size(meta, body)
     if size is not None and size > cap:
-        raise errors.BadRequest(
-            "Denying attempt to upload image larger than %d bytes." % cap)
+        raise BadRequest("Denying attempt to upload image larger than %d bytes." % cap)
     checksum = meta.fields.get("checksum")
     if checksum is not None and len(checksum) > 32:
-        raise errors.BadRequest("checksum is at most 32 characters (an MD5 hex digest).")
+        raise BadRequest("checksum is at most 32 characters (an MD5 hex digest).")
     if meta.fields.get("is_public"):
-        policy.enforce(ctx, "publicize_image")
-    sources = [has_data, bool(meta.copy_from), meta.location is not None]
+        svc.policy.enforce(ctx, "publicize_image")
+    sources = [body.present, bool(meta.copy_from), meta.location is not None]
     if sum(sources) > 1:
-        raise errors.BadRequest("It's invalid to provide multiple image sources.")
-    if has_data:
-        policy.enforce(ctx, "upload_image")
-        ctype = (request.mimetype or "application/octet-stream").lower()
-        if ctype != "application/octet-stream":
-            raise errors.BadRequest(
-                "Image data must be sent as application/octet-stream, not %s." % ctype)
-        _check_store(services, meta.store)
+        raise BadRequest("It's invalid to provide multiple image sources.")
+    if body.present:
+        svc.policy.enforce(ctx, "upload_image")
+        if body.content_type != OCTET_STREAM:
+            raise BadRequest("Image data must be sent as application/octet-stream, "
+                             "not %s." % body.content_type)
     if meta.copy_from is not None:
-        policy.enforce(ctx, "copy_from")
-        _check_external_url(services, meta.copy_from)
+        svc.policy.enforce(ctx, "copy_from")
+        image_rules.check_external_url(svc.stores, meta.copy_from)
     if meta.location is not None:
-        policy.enforce(ctx, "set_image_location")
-        _check_external_url(services, meta.location)
-    if meta.store is not None and not has_data:
-        _check_store(services, meta.store)
+        svc.policy.enforce(ctx, "set_image_location")
+        image_rules.check_external_url(svc.stores, meta.location)
+    image_rules.check_store(svc.stores, meta.store)
 
 
-def _check_store(services, store: str | None) -> None:
-    if store is None:
-        return
-    if store not in services.stores.store_names:
-        raise errors.BadRequest("Required store %s is invalid" % store)
-    if Capability.WRITE not in services.stores.driver(store).capabilities:
-        raise errors.BadRequest("Store %s cannot hold uploads" % store)
+def _live_properties(properties: dict) -> int:
+    return sum(v is not None for v in properties.values())
 
 
-def _check_external_url(services, url: str) -> None:
-    if not url:
-        raise errors.BadRequest("External source should not be empty")
-    if not url.lower().startswith(EXTERNAL_SCHEMES):
-        raise errors.BadRequest("External sources are not supported: '%s'" % redact(url))
-    services.stores.check_url(url)
-
-
-def _check_property_quota(services, count: int) -> None:
-    quota = services.conf.image_property_quota
-    if 0 <= quota < count:
-        raise errors.TooLarge("Attempted to add %d properties; the limit is %d." % (count, quota))
-
-
-def _require_formats(fields: dict) -> None:
-    if not fields.get("disk_format"):
-        raise errors.BadRequest("Disk format is not specified.")
-    if not fields.get("container_format"):
-        raise errors.BadRequest("Container format is not specified.")
-
-
-def check_create(ctx: RequestContext, services, meta: ImageMeta, has_data: bool,
-                 request: flask.Request) -> None:
+def check_create(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Body) -> None:
     """Every check of spec 4.4 that needs no bytes; raises the client's error."""
-    policy.enforce(ctx, "add_image")
-    _check_common(ctx, services, meta, has_data, request)
+    svc.policy.enforce(ctx, "add_image")
+    _check_common(ctx, svc, meta, body)
     if meta.fields.get("status") not in (None, "queued"):
-        raise errors.Forbidden("Forbidden to modify 'status' of image.")
-    _check_property_quota(services, sum(v is not None for v in meta.properties.values()))
-    if has_data or meta.copy_from or meta.location:
-        _require_formats(meta.fields)
+        raise Forbidden("Forbidden to modify 'status' of image.")
+    image_rules.check_property_quota(svc.conf.image_property_quota,
+                                     _live_properties(meta.properties))
+    if body.present or meta.copy_from or meta.location:
+        image_rules.require_formats(meta.fields)
 
 
-def new_record(ctx: RequestContext, meta: ImageMeta, has_data: bool) -> dict:
+def new_record(ctx: RequestContext, meta: ImageMeta, body: Body) -> dict:
     """The registry record for a new image."""
     record = {k: v for k, v in meta.fields.items()
               if k not in ("is_public", "status") and v is not None}
@@ -149,46 +108,34 @@ def new_record(ctx: RequestContext, meta: ImageMeta, has_data: bool) -> dict:
         record["visibility"] = "public"
     record["properties"] = {k: v for k, v in meta.properties.items() if v is not None}
     explicit_empty = meta.fields.get("size") == 0 and not (
-        has_data or meta.copy_from or meta.location)
+        body.present or meta.copy_from or meta.location)
     record["status"] = "active" if explicit_empty else "queued"
-    if has_data or meta.location:
+    if body.present or meta.location:
         # The bytes decide these; a caller's values are checked against them.
         record.pop("size", None)
     return record
 
 
-def check_update(ctx: RequestContext, services, image: dict, meta: ImageMeta,
-                 has_data: bool, request: flask.Request) -> dict:
+def check_update(ctx: RequestContext, svc: Services, image: dict, meta: ImageMeta,
+                 body: Body) -> dict:
     """Every check of spec 4.6; returns the changes to send to the registry."""
-    policy.enforce(ctx, "modify_image", image)
+    svc.policy.enforce(ctx, "modify_image", image)
     if image.get("deleted") or image["status"] in ("deleted", "pending_delete"):
-        raise errors.Forbidden("Forbidden to update deleted image.")
-    _check_common(ctx, services, meta, has_data, request)
-    fields = dict(meta.fields)
-    for field in ("status", "id"):
-        if field in fields and fields[field] != image.get(field):
-            raise errors.Forbidden("Forbidden to modify '%s' of image." % field)
-        fields.pop(field, None)
-    if not ctx.is_admin:
-        fields.pop("owner", None)
-        if image["status"] in ("active", "deactivated"):
-            for field in FROZEN_WHEN_ACTIVE:
-                if field in fields and fields[field] != image.get(field):
-                    raise errors.Forbidden(
-                        "Forbidden to modify '%s' of active image." % field)
-    if has_data and image["status"] != "queued":
-        raise errors.Conflict("Cannot upload to an unqueued image")
+        raise Forbidden("Forbidden to update deleted image.")
+    _check_common(ctx, svc, meta, body)
+    fields = _checked_fields(ctx, image, meta)
+    if body.present and image["status"] != "queued":
+        raise Conflict("Cannot upload to an unqueued image")
     if (meta.location is not None or meta.copy_from) and image["status"] != "queued":
-        raise errors.BadRequest("Attempted to update Location field for an image "
-                                "not in queued status.")
-    purge = meta.purge_props and not has_data
+        raise BadRequest("Attempted to update Location field for an image "
+                         "not in queued status.")
+    purge = meta.purge_props and not body.present
     kept = {} if purge else dict(image.get("properties") or {})
     kept.update(meta.properties)
-    _check_property_quota(services, sum(v is not None for v in kept.values()))
-    if has_data or meta.location:
-        merged = dict(image)
-        merged.update({k: v for k, v in fields.items() if v is not None})
-        _require_formats(merged)
+    image_rules.check_property_quota(svc.conf.image_property_quota, _live_properties(kept))
+    if body.present or meta.location:
+        image_rules.require_formats(dict(image, **{k: v for k, v in fields.items()
+                                                   if v is not None}))
         fields.pop("size", None)
         if image.get("checksum"):
             fields.pop("checksum", None)
@@ -204,42 +151,26 @@ def check_update(ctx: RequestContext, services, image: dict, meta: ImageMeta,
     return changes
 
 
-def activate_location(ctx: RequestContext, services, image: dict, meta: ImageMeta) -> dict:
-    """Point a queued image at data that already lives at an http(s) URL."""
-    remote = services.stores.get_size(meta.location)
-    given = meta.fields.get("size")
-    if given and given != remote:
-        raise errors.Conflict("Provided image size must match the stored image size")
-    changes = {"status": "active", "size": remote,
-               "locations": [{"url": meta.location, "metadata": {}}]}
-    return services.registry.update(ctx, image["id"], changes, from_state="queued")
+def _checked_fields(ctx: RequestContext, image: dict, meta: ImageMeta) -> dict:
+    """The header fields an update may change; 403 for those it may not."""
+    fields = dict(meta.fields)
+    for field in ("status", "id"):
+        if field in fields and fields[field] != image.get(field):
+            raise Forbidden("Forbidden to modify '%s' of image." % field)
+        fields.pop(field, None)
+    if not ctx.is_admin:
+        fields.pop("owner", None)
+        if image["status"] in ("active", "deactivated"):
+            for field in FROZEN_WHEN_ACTIVE:
+                if field in fields and fields[field] != image.get(field):
+                    raise Forbidden("Forbidden to modify '%s' of active image." % field)
+    return fields
 
 
-def owns_bytes(location: dict) -> bool:
-    """Whether the service wrote this location (and so may delete it)."""
-    return bool((location.get("metadata") or {}).get("store"))
-
-
-def check_downloadable(image: dict) -> None:
-    """Only active images have data to send (spec 4.5)."""
-    if image["status"] == "deactivated":
-        raise errors.Forbidden("Image %s is deactivated." % image["id"])
-    if image["status"] != "active":
-        raise errors.NotFound("Image %s is not active" % image["id"])
-
-
-def active_location(image: dict) -> str | None:
-    """The URL of the image's first active location."""
-    for location in image.get("locations") or []:
-        if location.get("status", "active") == "active":
-            return location["url"]
-    if image.get("size"):
-        raise errors.NotFound("Image %s has no data." % image["id"])
-    return None
-
-
-def image_url(image_id: str) -> str:
-    """The absolute URL of an image, honouring public_endpoint."""
-    services = flask.current_app.extensions["glance"]
-    base = services.conf.public_endpoint or flask.request.host_url
-    return "%s/v1/images/%s" % (base.rstrip("/"), image_id)
+def check_sharable(ctx: RequestContext, image: dict, members: list[dict]) -> None:
+    """v1 sharing: the owner, an admin, or a member given can_share may change members."""
+    if ctx.is_admin or (ctx.project_id and image.get("owner") == ctx.project_id):
+        return
+    if any(m["member_id"] == ctx.project_id and m.get("can_share") for m in members):
+        return
+    raise Forbidden("No permission to share that image")

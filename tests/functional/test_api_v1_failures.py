@@ -152,9 +152,9 @@ def test_noauth_refuses_a_public_address(tmp_path, module):
 def test_paste_deploy_keystone_flavor_never_lands_in_noauth(tmp_path):
     conf = tmp_path / "api.conf"
     conf.write_text("[DEFAULT]\nbind_port = 1\n[paste_deploy]\nflavor = keystone\n")
-    from glance_api import auth, cmd
+    from glance_api import cmd, options
     parsed = cmd.parse_config(["--config-file", str(conf)])
-    assert auth.strategy(parsed) == "keystone"
+    assert options.strategy(parsed) == "keystone"
 
 
 def test_client_disconnect_mid_content_length_upload_kills_the_image(glance):

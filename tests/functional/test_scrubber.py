@@ -31,7 +31,7 @@ def delayed(request, tmp_path_factory):
 
 def scrubber(pair: Glance, *args: str, **overrides) -> subprocess.CompletedProcess:
     """Run glance-scrubber on the pair's glance-api.conf (plus ``overrides``)."""
-    cmd = [sys.executable, "-m", "glance_api.scrubber_cmd",
+    cmd = [sys.executable, "-m", "glance_api.scrubber.cmd",
            "--config-file", str(pair.api.config)]
     if overrides:
         extra = daemons.write_config(pair.base / ("override-%s.conf" % uuid.uuid4().hex),
@@ -135,7 +135,7 @@ def test_the_registry_lets_only_admins_scrub_or_restore(delayed):
 def test_the_scrubber_daemon_scrubs_every_wakeup_time(delayed):
     extra = daemons.write_config(delayed.base / "daemon.conf",
                                  {"DEFAULT": {"scrub_time": 0, "wakeup_time": 1}})
-    proc = subprocess.Popen([sys.executable, "-m", "glance_api.scrubber_cmd", "--daemon",
+    proc = subprocess.Popen([sys.executable, "-m", "glance_api.scrubber.cmd", "--daemon",
                              "--config-file", str(delayed.api.config),
                              "--config-file", str(extra)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -1,36 +1,189 @@
-"""Small honest fakes glance-api's unit tests share."""
+"""Small honest fakes glance-api's unit tests share.
+
+``FakeRegistry`` keeps the registry's contract in memory: what a context may
+see, status changes as compare-and-set, quota holds, members. A test can take
+the registry down for chosen calls (``outage``) to see what the api does
+when the real one is unreachable at that moment.
+"""
 
 from __future__ import annotations
 
-from glance_api.registry import RegistryError
+import copy
+import itertools
+import uuid
+from typing import Callable
+
+import glance_store
+from glance_api import registry_client
+from glance_store.drivers.filesystem import FilesystemDriver
+
+_clock = itertools.count()
 
 
-class RecordingRegistry:
-    """A registry that keeps images in a dict and records every caller's context."""
+def stamp() -> str:
+    """A strictly increasing timestamp, in the registry's format."""
+    return "2024-01-01T00:00:00.%06d" % next(_clock)
+
+
+def file_stores(datadir) -> glance_store.Stores:
+    """A real file store in ``datadir``, the default one."""
+    return glance_store.Stores({"file": FilesystemDriver([(str(datadir), 0)])},
+                               default_store="file")
+
+
+def image_record(**fields) -> dict:
+    """A registry image record with every field a handler reads."""
+    record = {
+        "id": str(uuid.uuid4()), "name": None, "owner": None, "status": "queued",
+        "visibility": "shared", "protected": False, "size": None, "virtual_size": None,
+        "checksum": None, "os_hash_algo": None, "os_hash_value": None,
+        "disk_format": "raw", "container_format": "bare", "properties": {},
+        "tags": [], "locations": [], "min_disk": 0, "min_ram": 0, "deleted": False,
+        "created_at": stamp(), "updated_at": stamp(), "deleted_at": None}
+    record.update(fields)
+    return record
+
+
+class FakeRegistry:
+    """The registry in memory, with its compare-and-set semantics."""
 
     def __init__(self):
         self.images: dict[str, dict] = {}
+        self.members_of: dict[str, list[dict]] = {}
+        self.held: dict[str, int] = {}
         self.contexts = []
+        self.calls: list[tuple[str, dict]] = []
+        self._outages: list[tuple[str, Callable[[dict], bool]]] = []
+
+    # Test controls
+
+    def add(self, **fields) -> dict:
+        """Put an image straight into the registry; returns a copy."""
+        record = image_record(**fields)
+        self.images[record["id"]] = record
+        return copy.deepcopy(record)
+
+    def outage(self, method: str, when: Callable[[dict], bool] = lambda _: True) -> None:
+        """From now on, calls of ``method`` whose changes match ``when`` find the registry down."""
+        self._outages.append((method, when))
+
+    def _call(self, ctx, method: str, changes: dict | None = None) -> None:
+        self.contexts.append(ctx)
+        self.calls.append((method, dict(changes or {})))
+        for name, when in self._outages:
+            if name == method and when(changes or {}):
+                raise registry_client.Unavailable("The image registry is unavailable: test")
+
+    def _visible(self, ctx, image_id: str) -> dict:
+        image = self.images.get(image_id)
+        if image is None or image["deleted"] or not self._may_see(ctx, image):
+            raise registry_client.NotFound("No image found with ID %s" % image_id)
+        return image
+
+    def _may_see(self, ctx, image: dict) -> bool:
+        if ctx.is_admin or image["visibility"] in ("public", "community"):
+            return True
+        if ctx.project_id and image["owner"] == ctx.project_id:
+            return True
+        return image["visibility"] == "shared" and any(
+            m["member_id"] == ctx.project_id for m in self.members_of.get(image["id"], []))
+
+    # The client's interface
 
     def list(self, ctx, params, detail=True):
-        self.contexts.append(ctx)
-        return list(self.images.values())
+        self._call(ctx, "list")
+        wanted = params.get("status")
+        return [copy.deepcopy(i) for i in self.images.values()
+                if not i["deleted"] and self._may_see(ctx, i)
+                and (wanted is None or i["status"] == wanted)]
+
+    def iter_images(self, ctx, params, page=1000):
+        return iter(self.list(ctx, params))
 
     def get(self, ctx, image_id):
-        self.contexts.append(ctx)
-        if image_id not in self.images:
-            raise RegistryError(404, "No image found with ID %s" % image_id)
-        return dict(self.images[image_id])
+        self._call(ctx, "get")
+        return copy.deepcopy(self._visible(ctx, image_id))
+
+    def create(self, ctx, image):
+        self._call(ctx, "create", image)
+        fields = dict(image)
+        fields.setdefault("owner", ctx.project_id)
+        return self.add(**fields)
 
     def update(self, ctx, image_id, changes, from_state=None, purge_props=False):
-        self.contexts.append(ctx)
-        self.images[image_id].update(changes)
-        return dict(self.images[image_id])
+        self._call(ctx, "update", changes)
+        image = self._visible(ctx, image_id)
+        if from_state is not None and image["status"] != from_state:
+            raise registry_client.Conflict(
+                "Image status transition from %s to %s conflict: the image is no "
+                "longer %s." % (from_state, changes.get("status", from_state), from_state))
+        changes = copy.deepcopy(changes)
+        properties = changes.pop("properties", None)
+        if purge_props:
+            image["properties"] = {}
+        if properties:
+            image["properties"].update(properties)
+            image["properties"] = {k: v for k, v in image["properties"].items()
+                                   if v is not None}
+        image.update(changes)
+        image["updated_at"] = stamp()
+        return copy.deepcopy(image)
+
+    def heartbeat(self, ctx, image_id, status):
+        self.update(ctx, image_id, {}, from_state=status)
 
     def delete(self, ctx, image_id, pending=False):
-        self.contexts.append(ctx)
-        return self.images.pop(image_id)
+        self._call(ctx, "delete")
+        image = self._visible(ctx, image_id)
+        image.update(status="pending_delete" if pending else "deleted", deleted=True)
+        return copy.deepcopy(image)
+
+    def members(self, ctx, image_id):
+        self._call(ctx, "members")
+        self._visible(ctx, image_id)
+        return copy.deepcopy(self.members_of.get(image_id, []))
+
+    def add_member(self, ctx, image_id, member, can_share):
+        self._call(ctx, "add_member")
+        rows = self.members_of.setdefault(image_id, [])
+        for row in rows:
+            if row["member_id"] == member:
+                if can_share is not None:
+                    row["can_share"] = can_share
+                return
+        rows.append({"member_id": member, "can_share": bool(can_share),
+                     "status": "pending"})
+
+    def replace_members(self, ctx, image_id, memberships):
+        self._call(ctx, "replace_members")
+        self.members_of[image_id] = [
+            {"member_id": m["member_id"], "can_share": bool(m.get("can_share")),
+             "status": "pending"} for m in memberships]
+
+    def delete_member(self, ctx, image_id, member):
+        self._call(ctx, "delete_member")
+        rows = self.members_of.get(image_id, [])
+        if not any(r["member_id"] == member for r in rows):
+            raise registry_client.NotFound("Membership could not be found.")
+        self.members_of[image_id] = [r for r in rows if r["member_id"] != member]
+
+    def reserve(self, ctx, image_id, at_least, wanted, quota):
+        self._call(ctx, "reserve")
+        owner = self.images[image_id]["owner"]
+        used = sum((i["size"] or 0) for i in self.images.values()
+                   if i["owner"] == owner and i["status"] == "active" and not i["deleted"])
+        used += sum(held for other, held in self.held.items()
+                    if other != image_id and self.images[other]["owner"] == owner)
+        room = quota - used
+        if at_least > room:
+            raise registry_client.QuotaExceeded("over quota")
+        self.held[image_id] = min(wanted, room)
+        return self.held[image_id]
 
     def healthy(self, ctx):
-        self.contexts.append(ctx)
+        self._call(ctx, "healthy")
         return True
+
+
+# The name the auth tests know it by: it records every caller's context.
+RecordingRegistry = FakeRegistry

@@ -91,6 +91,7 @@ def test_with_delayed_auth_decision_an_invalid_token_still_gets_401(make_conf, r
 
 
 def test_a_member_of_another_project_may_not_change_the_image(client, keystone, registry):
+    registry.members_of[IMAGE_ID] = [{"member_id": "tenant-b", "can_share": False}]
     token = keystone.issue("bob", "tenant-b", ["member"])
     resp = client.put("/v1/images/" + IMAGE_ID, headers={
         "X-Auth-Token": token, "x-image-meta-name": "bob's now"})
@@ -119,7 +120,7 @@ def test_an_admin_makes_an_image_public(client, keystone, registry):
 
 def test_a_user_without_a_project_may_not_delete_an_ownerless_image(client, keystone,
                                                                      registry):
-    registry.images[IMAGE_ID]["owner"] = None
+    registry.images[IMAGE_ID].update(owner=None, visibility="public")
     token = keystone.issue("loner", None, ["member"])
     resp = client.delete("/v1/images/" + IMAGE_ID, headers={"X-Auth-Token": token})
     assert resp.status_code == 403

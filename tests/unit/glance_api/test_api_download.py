@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from glance_api.download import SentChunks, SentFile
+from glance_api.data.download import SentChunks, SentFile
 
 SIZE = 8 * 1024 * 1024
 

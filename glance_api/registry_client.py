@@ -1,0 +1,315 @@
+"""glance-api's client of glance-registry: one urllib3 pool, typed errors.
+
+Every api request makes at least one registry call, so a call must cost
+little: ``urllib3.HTTPConnectionPool`` keeps connections alive (idle ones
+checked with a zero-timeout poll before reuse, ``TCP_NODELAY`` set) without
+a general-purpose session's per-call work.
+
+A failed call raises one of the classes below, translated once in
+``_request``; ``glance_api.errors`` alone says what each means to a client.
+Connecting is retried (a call that never connected changed nothing). A call
+that fails after it was sent is repeated only for GET and HEAD: repeating a
+compare-and-set PUT or a DELETE whose answer was lost could report a
+conflict for a change that in fact succeeded.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import ssl
+import urllib.parse
+from typing import Any, Iterator
+
+import urllib3
+
+from glance_api.options import strategy
+from glance_common.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+HEALTH_TIMEOUT = 5.0  # seconds
+CONNECT_TIMEOUT = 10.0  # seconds
+PAGE = 1000  # images per registry call when iterating
+
+
+class Error(Exception):
+    """A registry call failed; ``message`` says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(Error):
+    """The registry refused the call's content (its 400)."""
+
+
+class Forbidden(Error):
+    """The registry refused the change (its 403)."""
+
+
+class NotFound(Error):
+    """No such image (or member), or the caller may not see it."""
+
+
+class Conflict(Error):
+    """The image is not in the state the call expected (compare-and-set lost)."""
+
+
+class QuotaExceeded(Error):
+    """The project's storage quota cannot hold the bytes asked for."""
+
+
+class Unavailable(Error):
+    """The registry could not be reached, failed, or would not take the api's calls."""
+
+
+_BY_STATUS = {400: BadRequest, 403: Forbidden, 404: NotFound, 409: Conflict,
+              413: QuotaExceeded}
+
+
+class RegistryClient:
+    """Calls the registry's internal JSON API on behalf of a request context."""
+
+    def __init__(self, base_url: str, timeout: float, pool_size: int = 10,
+                 ca_file: str | None = None, auth: ServiceTokenAuth | None = None):
+        self.timeout = timeout
+        self.auth = auth
+        self.pool = _pool(base_url, pool_size, ca_file)
+
+    @classmethod
+    def from_conf(cls, conf) -> "RegistryClient":
+        """Build the client from glance-api's [DEFAULT] registry options."""
+        host = conf.registry_host
+        if ":" in host and not host.startswith("["):
+            host = "[%s]" % host
+        url = "%s://%s:%d" % (conf.registry_client_protocol, host, conf.registry_port)
+        auth = None
+        if strategy(conf) == "keystone":
+            from glance_common import keystone
+            auth = ServiceTokenAuth(keystone.service_session(conf))
+        return cls(url, conf.registry_client_timeout, pool_size=conf.threads,
+                   ca_file=conf.registry_client_ca_file, auth=auth)
+
+    def _request(self, ctx: RequestContext, method: str, path: str,
+                 json: Any = None, params: Any = None,
+                 timeout: float | None = None) -> Any:
+        headers = ctx.to_headers()
+        headers["Accept"] = "application/json"
+        body = None
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            headers["Content-Type"] = "application/json"
+        if params:
+            path += "?" + urllib.parse.urlencode(params, doseq=True)
+        timeout = timeout or self.timeout
+        answer = self._send(method, path, body, headers, timeout)
+        if answer.status == 401 and self.auth is not None:
+            # The service token was revoked, or Keystone's keys rotated
+            # early: renew it and send the call once more.
+            self.auth.invalidate()
+            answer = self._send(method, path, body, headers, timeout)
+        if answer.status >= 400:
+            raise self._error(method, path, answer)
+        if "json" not in (answer.headers.get("Content-Type") or ""):
+            return None
+        return jsonlib.loads(answer.data)
+
+    def _send(self, method: str, path: str, body: bytes | None, headers: dict,
+              timeout: float) -> urllib3.BaseHTTPResponse:
+        try:
+            if self.auth is not None:
+                headers["X-Auth-Token"] = self.auth.token()
+            return self.pool.urlopen(
+                method, path, body=body, headers=headers,
+                timeout=urllib3.Timeout(connect=min(timeout, CONNECT_TIMEOUT),
+                                        read=timeout))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            LOG.error("Registry %s %s failed: %s", method, path, exc)
+            raise Unavailable("The image registry is unavailable: %s"
+                              % _cause(exc)) from exc
+
+    @staticmethod
+    def _error(method: str, path: str, answer) -> Error:
+        cls = _BY_STATUS.get(answer.status)
+        if cls is not None:
+            return cls(_message(answer))
+        LOG.error("Registry %s %s answered %d: %s", method, path, answer.status,
+                  answer.data[:500].decode(errors="replace"))
+        if answer.status >= 500:
+            return Unavailable("The image registry failed (HTTP %d)." % answer.status)
+        return Unavailable("The image registry refused glance-api's call (HTTP %d)."
+                           % answer.status)
+
+    # Images
+
+    def list(self, ctx: RequestContext, params: dict, detail: bool = True) -> list[dict]:
+        """One page of images visible to ``ctx`` (full records when ``detail``)."""
+        path = "/images/detail" if detail else "/images"
+        return self._request(ctx, "GET", path, params=params)["images"]
+
+    def iter_images(self, ctx: RequestContext, params: dict,
+                    page: int = PAGE) -> Iterator[dict]:
+        """Every image matching ``params``, fetched a page at a time."""
+        params = dict(params, limit=page)
+        while True:
+            images = self.list(ctx, params, detail=True)
+            yield from images
+            if len(images) < page:
+                return
+            params["marker"] = images[-1]["id"]
+
+    def get(self, ctx: RequestContext, image_id: str) -> dict:
+        """One image; NotFound when ``ctx`` cannot see it."""
+        return self._request(ctx, "GET", "/images/%s" % _quote(image_id))["image"]
+
+    def create(self, ctx: RequestContext, image: dict) -> dict:
+        """Record a new image."""
+        return self._request(ctx, "POST", "/images", json={"image": image})["image"]
+
+    def update(self, ctx: RequestContext, image_id: str, changes: dict,
+               from_state: str | None = None, purge_props: bool = False) -> dict:
+        """Change an image; with ``from_state`` only if its status is still that
+        (Conflict otherwise)."""
+        body = {"image": changes, "from_state": from_state, "purge_props": purge_props}
+        return self._request(ctx, "PUT", "/images/%s" % _quote(image_id), json=body)["image"]
+
+    def heartbeat(self, ctx: RequestContext, image_id: str, status: str) -> None:
+        """Mark an upload as still alive (its updated_at); Conflict when the
+        image is no longer ``status``."""
+        self.update(ctx, image_id, {}, from_state=status)
+
+    def delete(self, ctx: RequestContext, image_id: str, pending: bool = False) -> dict:
+        """Soft-delete an image; returns it with its locations."""
+        params = {"status": "pending_delete"} if pending else None
+        return self._request(ctx, "DELETE", "/images/%s" % _quote(image_id),
+                             params=params)["image"]
+
+    # Delayed delete (glance-scrubber)
+
+    def mark_scrubbed(self, ctx: RequestContext, image_id: str) -> dict:
+        """pending_delete -> deleted; Conflict if it is not pending."""
+        return self._request(ctx, "POST", "/images/%s/scrubbed" % _quote(image_id))["image"]
+
+    def restore(self, ctx: RequestContext, image_id: str) -> dict:
+        """pending_delete -> active; Conflict if it is not pending."""
+        return self._request(ctx, "POST", "/images/%s/restore" % _quote(image_id))["image"]
+
+    # Members
+
+    def members(self, ctx: RequestContext, image_id: str) -> list[dict]:
+        """The members of an image."""
+        return self._request(ctx, "GET", "/images/%s/members" % _quote(image_id))["members"]
+
+    def add_member(self, ctx: RequestContext, image_id: str, member: str,
+                   can_share: bool | None) -> None:
+        """Add a member or change its can_share."""
+        body = None if can_share is None else {"member": {"can_share": can_share}}
+        self._request(ctx, "PUT", "/images/%s/members/%s"
+                      % (_quote(image_id), _quote(member)), json=body)
+
+    def replace_members(self, ctx: RequestContext, image_id: str,
+                        memberships: list[dict]) -> None:
+        """Make the member list exactly ``memberships``."""
+        self._request(ctx, "PUT", "/images/%s/members" % _quote(image_id),
+                      json={"memberships": memberships})
+
+    def delete_member(self, ctx: RequestContext, image_id: str, member: str) -> None:
+        """Remove one member."""
+        self._request(ctx, "DELETE", "/images/%s/members/%s"
+                      % (_quote(image_id), _quote(member)))
+
+    def shared_images(self, ctx: RequestContext, member: str) -> list[dict]:
+        """The images shared with ``member``."""
+        return self._request(ctx, "GET", "/shared-images/%s" % _quote(member))["shared_images"]
+
+    # Quota accounting
+
+    def reserve(self, ctx: RequestContext, image_id: str, at_least: int,
+                wanted: int, quota: int) -> int:
+        """Hold ``wanted`` bytes (at least ``at_least``) for a saving image
+        under its project's ``quota``; returns the bytes now held.
+
+        Checking the project's usage and holding the bytes are one atomic
+        step in the registry, so concurrent uploads cannot both slip under
+        the quota. QuotaExceeded when not even ``at_least`` fits.
+        """
+        body = {"at_least": at_least, "wanted": wanted, "quota": quota}
+        return self._request(ctx, "PUT", "/images/%s/reservation" % _quote(image_id),
+                             json=body)["reserved"]
+
+    def healthy(self, ctx: RequestContext) -> bool:
+        """True when the registry and its database answer."""
+        try:
+            # A load balancer's probe wants an answer now, not after the
+            # long timeout that big metadata calls are allowed.
+            self._request(ctx, "GET", "/healthcheck", timeout=HEALTH_TIMEOUT)
+        except Error:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.pool.close()
+
+
+class ServiceTokenAuth:
+    """glance-api's own service token, put on every registry call.
+
+    The token comes from a keystoneauth1 session holding the service
+    credentials of ``[keystone_authtoken]``; the session renews it before it
+    expires, so a long upload outlives any user's token.
+    """
+
+    def __init__(self, session):
+        self._session = session
+
+    def token(self) -> str:
+        """The current token; ConnectionError when Keystone gives none."""
+        from keystoneauth1 import exceptions as ks_exc
+        try:
+            return self._session.get_token()
+        except ks_exc.ClientException as exc:
+            LOG.error("Could not get a service token from Keystone: %s", exc)
+            raise ConnectionError(
+                "no service token from Keystone: %s" % type(exc).__name__) from exc
+
+    def invalidate(self) -> None:
+        """Forget the token, so the next call fetches a new one."""
+        self._session.invalidate()
+
+
+def _pool(base_url: str, size: int, ca_file: str | None) -> urllib3.HTTPConnectionPool:
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("registry URL %r is not http or https" % base_url)
+    retries = urllib3.Retry(total=None, connect=2, read=1, status=0, other=0,
+                            redirect=0, backoff_factor=0.1,
+                            allowed_methods=frozenset({"GET", "HEAD"}),
+                            raise_on_status=False)
+    # block=False: more callers than ``size`` each still get a connection;
+    # only ``size`` are kept when they are done.
+    common = {"host": parts.hostname or "127.0.0.1", "maxsize": max(size, 1),
+              "block": False, "retries": retries}
+    if parts.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            port=parts.port or 443,
+            ssl_context=ssl.create_default_context(cafile=ca_file or None), **common)
+    return urllib3.HTTPConnectionPool(port=parts.port or 80, **common)
+
+
+def _cause(exc: BaseException) -> str:
+    # urllib3 wraps the socket error it gave up on; name that one.
+    reason = getattr(exc, "reason", None)
+    return type(reason if isinstance(reason, BaseException) else exc).__name__
+
+
+def _quote(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def _message(answer) -> str:
+    try:
+        return jsonlib.loads(answer.data)["message"]
+    except (ValueError, KeyError, TypeError):
+        return answer.data.decode(errors="replace").strip() or answer.reason or ""

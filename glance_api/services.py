@@ -1,0 +1,69 @@
+"""What handlers work with, built once from config, and its one lifecycle.
+
+``create_app`` builds a ``Services``; gunicorn's ``post_fork`` hook calls
+``start()`` in each worker (threads do not survive fork) and ``worker_exit``
+calls ``stop()``. Handlers reach it through ``services()`` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flask
+
+import glance_store
+from glance_api import options
+from glance_api.data.fetch import Fetcher
+from glance_api.data.sweep import Sweeper
+from glance_api.data.upload import Uploader
+from glance_api.notifier import Notifier
+from glance_api.policy import Policy
+from glance_api.registry_client import RegistryClient
+
+EXTENSION = "glance"
+
+
+@dataclasses.dataclass
+class Services:
+    """The api's collaborators: registry client, stores, policy, data path."""
+
+    conf: object
+    registry: RegistryClient
+    stores: glance_store.Stores
+    policy: Policy
+    notifier: Notifier
+    uploader: Uploader
+    fetcher: Fetcher
+    sweeper: Sweeper
+
+    @classmethod
+    def from_conf(cls, conf, registry: RegistryClient | None = None,
+                  stores: glance_store.Stores | None = None) -> "Services":
+        """Everything built from parsed options; nothing started yet."""
+        registry = registry or RegistryClient.from_conf(conf)
+        stores = stores or glance_store.Stores.from_conf(
+            conf, hashing_algorithm=conf.hashing_algorithm)
+        notifier = Notifier.from_conf(conf)
+        uploader = Uploader(registry, stores, notifier,
+                            storage_quota=options.storage_quota(conf),
+                            size_cap=conf.image_size_cap,
+                            heartbeat_interval=conf.upload_heartbeat_interval)
+        return cls(conf=conf, registry=registry, stores=stores, policy=Policy(conf),
+                   notifier=notifier, uploader=uploader,
+                   fetcher=Fetcher(uploader, conf.copy_from_workers),
+                   sweeper=Sweeper(registry, stores, conf.upload_heartbeat_interval))
+
+    def start(self) -> None:
+        """Start this process's background work (the abandoned-upload sweep)."""
+        self.sweeper.start()
+
+    def stop(self) -> None:
+        """Stop background work; queued notifications get a moment, never longer."""
+        self.sweeper.stop()
+        self.fetcher.stop()
+        self.notifier.stop(timeout=2.0)
+
+
+def services() -> Services:
+    """The current app's services."""
+    return flask.current_app.extensions[EXTENSION]
