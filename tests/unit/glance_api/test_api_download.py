@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 
+import pytest
+
+from glance_api.data import download
 from glance_api.data.download import SentChunks, SentFile
+from glance_api.exceptions import ServiceUnavailable
+from tests.unit.glance_api.api_support import file_stores
 
 SIZE = 8 * 1024 * 1024
 
@@ -96,3 +102,35 @@ def test_chunks_count_when_the_next_is_asked_for_or_the_body_ends():
     next(body), next(body)
     body.close()
     assert reported == [10]
+
+
+def _stored(tmp_path, data: bytes):
+    stores = file_stores(tmp_path)
+    added = stores.add("0b3a6c1e-8a43-4d5c-9e1f-2a3b4c5d6e7f", io.BytesIO(data))
+    image = {"id": "i", "status": "active", "size": added.size,
+             "locations": [{"url": added.location, "metadata": {"store": "file"}}]}
+    return stores, image
+
+
+def test_a_byte_range_of_an_image_is_read_from_its_offset(tmp_path):
+    stores, image = _stored(tmp_path, b"0123456789")
+    with download.open_image(stores, image, offset=3, length=4) as data:
+        assert data.size == 4
+        assert b"".join(data) == b"3456"
+
+
+def test_a_stored_file_of_the_wrong_size_is_never_sent(tmp_path):
+    stores, image = _stored(tmp_path, b"0123456789")
+    image["size"] = 11
+    with pytest.raises(ServiceUnavailable, match="refusing to send a corrupt image"):
+        download.open_image(stores, image)
+
+
+def test_an_image_without_data_has_an_empty_body(tmp_path):
+    sent = []
+    assert download.open_image(file_stores(tmp_path),
+                               {"id": "i", "size": 0, "locations": []}) is None
+    body = download.response_body({}, None, sent.append)
+    assert list(body) == []
+    body.close()
+    assert sent == [0]
