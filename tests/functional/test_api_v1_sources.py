@@ -90,8 +90,10 @@ def test_locations_on_addresses_not_allowed_are_refused(g, source):
     resp = _post(g, **{"x-image-meta-location": "http://127.0.0.2:%d/images/disk"
                        % source.port})
     assert resp.status_code == 400
-    private = _post(g, **{"x-image-meta-location": "http://10.1.2.3/images/disk"})
-    assert private.status_code == 400
+    assert "allowed_hosts" in resp.text
+    # Private and other internal ranges are refused with the resolver stubbed
+    # (tests/unit/glance_store/test_http.py): a real api here would send a
+    # packet beyond loopback if the filter were wrong.
 
 
 def test_copy_from_fetches_in_the_background_and_activates(g, source):
