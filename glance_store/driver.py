@@ -14,8 +14,9 @@ The contract:
     ``offset``/``length`` without reading what precedes the range).
 ``add(image_id, reader) -> Stored``
     Store everything ``reader`` yields under a location derived from
-    ``image_id``. ``reader`` is a ``VerifyingReader``: iterate it (or call
-    ``reader.read(n)``) until it is exhausted; it raises if the data is
+    ``image_id`` (``check_image_id`` first). ``reader`` is a
+    ``VerifyingReader``: iterate it (or call ``reader.read(n)``) until it is
+    exhausted, which ``reader.at_end()`` tells; it raises if the data is
     too long, too short or corrupt, and it hashes and counts, so the driver
     does neither. On ANY exception, whether from the reader, from the
     storage, or an interrupt, the driver removes whatever it wrote and
@@ -43,11 +44,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, ClassVar
 
 from glance_store import exceptions
 from glance_store.reader import VerifyingReader
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+"""A name safe for a file, object or container: no "/", no leading dot."""
 
 
 class Capability(enum.Flag):
@@ -118,6 +123,15 @@ def check_range(size: int, offset: int, length: int | None) -> int:
             f"offset {offset} is beyond the end of the {size}-byte image")
     remaining = size - offset
     return remaining if length is None else min(length, remaining)
+
+
+def check_image_id(image_id: str, names: str) -> str:
+    """Return ``image_id`` if it can safely name ``names``, e.g. "a file"."""
+    if not isinstance(image_id, str) or not SAFE_NAME.fullmatch(image_id):
+        raise exceptions.InvalidImageId(
+            f"image id {image_id!r} cannot name {names}: use letters, digits, "
+            f"'.', '_' and '-', starting with a letter or digit")
+    return image_id
 
 
 class Driver:

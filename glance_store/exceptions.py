@@ -4,7 +4,8 @@ Every error a caller can see from ``glance_store`` is a ``GlanceStoreError``,
 except one deliberate case: an exception raised by the caller's own input
 stream (a client that went away mid-upload) reaches the caller unchanged.
 Errors of lower layers (``OSError``, urllib3) are translated where they
-happen, with ``raise ... from exc`` so the cause stays in the traceback.
+happen, with ``raise ... from exc`` so the cause stays in the traceback; an
+HTTP storage service's status goes through ``status_error``.
 """
 
 from __future__ import annotations
@@ -80,3 +81,24 @@ class RemoteServiceUnavailable(GlanceStoreError):
 
 class TooManyRedirects(RemoteServiceUnavailable):
     """A remote server redirected more times than allowed."""
+
+
+def status_error(status: int | None, doing: str, writing: bool = False, *,
+                 service: str, reason: str, full_hint: str,
+                 access_hint: str) -> GlanceStoreError:
+    """The error for an HTTP storage ``service`` answering ``status``."""
+    answered = f"{doing}: {service} answered {reason}"
+    if status == 404:
+        return NotFound(answered)
+    if status in (413, 507):
+        return StorageFull(f"{answered}; {full_hint}")
+    if status == 416:
+        return InvalidRange(answered)
+    if status in (401, 403):
+        message = f"{answered}; check {access_hint}"
+        if writing:
+            return StorageWriteDenied(message)
+        # StorageWriteDenied names a refused write; a refused read leaves
+        # the store unusable.
+        return RemoteServiceUnavailable(message)
+    return RemoteServiceUnavailable(f"{doing} failed: {reason}")

@@ -1,7 +1,8 @@
 """The verifying reader: where image bytes are counted, capped and hashed.
 
 A driver receives a ``VerifyingReader`` and only moves bytes: it iterates the
-reader (or calls ``read(n)``) until it is exhausted. The reader raises
+reader (or calls ``read(n)``) until it is exhausted, which ``at_end()`` tells
+by reading one chunk ahead when it must. The reader raises
 ``SizeMismatch``, ``SizeLimitExceeded`` or ``ChecksumMismatch`` while the
 driver is still reading, before the driver could commit anything, so a
 driver that removes partial data on any exception never leaves bad data
@@ -174,8 +175,7 @@ class VerifyingReader:
 
     def read(self, size: int = -1, /) -> bytes:
         """File-like read for drivers whose client library wants one."""
-        if not self._pending:
-            self._pending = memoryview(self._next_chunk())
+        self._fill()
         if size is None or size < 0 or size >= len(self._pending):
             data, self._pending = self._pending, memoryview(b"")
         else:
@@ -183,6 +183,17 @@ class VerifyingReader:
         if isinstance(data.obj, bytes) and len(data) == len(data.obj):
             return data.obj
         return bytes(data)
+
+    def at_end(self) -> bool:
+        """Whether the stream is exhausted, so verified; may read one ahead."""
+        return not self._fill()
+
+    def _fill(self) -> memoryview:
+        # The one pending buffer: what read() has not handed out yet, or the
+        # chunk at_end() read ahead to see whether the stream goes on.
+        if not self._pending:
+            self._pending = memoryview(self._next_chunk())
+        return self._pending
 
     def _next_chunk(self) -> bytes | bytearray | memoryview:
         if self._digest is not None:

@@ -105,11 +105,6 @@ class Stores:
         """The store uploads go to when none is named."""
         return self._default_store
 
-    @property
-    def url_filter(self) -> url_filter.URLFilter:
-        """The [import_filtering_opts] rules remote URLs must pass."""
-        return self._url_filter
-
     def driver(self, store: str) -> Driver:
         """The driver of a configured store; UnknownStore otherwise."""
         try:

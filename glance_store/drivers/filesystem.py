@@ -14,7 +14,6 @@ import errno
 import glob
 import logging
 import os
-import re
 import secrets
 import urllib.parse
 from collections.abc import Iterator, Sequence
@@ -22,13 +21,12 @@ from typing import Any
 
 from glance_store import exceptions
 from glance_store.driver import (Capability, Driver, ImageData, Stored,
-                                 check_range)
+                                 check_image_id, check_range)
 from glance_store.drivers.writeback import Writeback
 from glance_store.reader import CHUNK_SIZE, VerifyingReader
 
 LOG = logging.getLogger(__name__)
 
-_SAFE_IMAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
 
@@ -143,7 +141,7 @@ class FilesystemDriver(Driver):
 
     def add(self, image_id: str, reader: VerifyingReader) -> Stored:
         """Write to a temporary file, fsync, rename into place on success."""
-        self._check_image_id(image_id)
+        check_image_id(image_id, "a file")
         self._check_absent(image_id)
         datadir = self._choose_datadir(reader.declared_size or 0)
         path = os.path.join(datadir, image_id)
@@ -234,7 +232,7 @@ class FilesystemDriver(Driver):
 
     def discard_partial(self, image_id: str) -> int:
         """Remove ``.<image_id>.*.part`` files a killed upload left."""
-        self._check_image_id(image_id)
+        check_image_id(image_id, "a file")
         removed = 0
         for datadir, _ in self._datadirs:
             pattern = f".{glob.escape(image_id)}.*.part"
@@ -249,13 +247,6 @@ class FilesystemDriver(Driver):
                         exc, f"removing partial data {path}") from exc
                 removed += 1
         return removed
-
-    def _check_image_id(self, image_id: str) -> None:
-        if not isinstance(image_id, str) or not _SAFE_IMAGE_ID.fullmatch(
-                image_id):
-            raise exceptions.InvalidImageId(
-                f"image id {image_id!r} cannot name a file: use letters, "
-                f"digits, '.', '_' and '-', starting with a letter or digit")
 
     def _check_absent(self, image_id: str) -> None:
         for datadir, _ in self._datadirs:

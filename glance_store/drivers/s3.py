@@ -22,7 +22,6 @@ aborted, so S3 keeps no parts.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import tempfile
 import urllib.parse
@@ -35,15 +34,12 @@ import botocore.exceptions
 
 from glance_store import exceptions
 from glance_store.driver import (Capability, Driver, ImageData, Stored,
-                                 check_range)
+                                 check_image_id, check_range)
+from glance_store.drivers import object_store
 from glance_store.reader import CHUNK_SIZE, VerifyingReader
-from glance_store.url_filter import redact
-
-LOG = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 MB = MiB  # Glance's "MB" options are mebibytes
-MIN_PART = 5 * MiB
 MAX_PART = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 PARTS_PER_DOUBLING = 1000
@@ -51,10 +47,15 @@ PARTS_PER_DOUBLING = 1000
 SPOOL_IN_MEMORY = 16 * MiB
 TIMEOUT = 60.0
 
-_SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchUpload"}
-_FULL = {"EntityTooLarge", "QuotaExceeded", "InsufficientStorage"}
+# S3 names some answers by their code alone (EntityTooLarge comes as a 400).
+_CODE_STATUS = {
+    "InvalidRange": 416,
+    **dict.fromkeys(("EntityTooLarge", "QuotaExceeded",
+                     "InsufficientStorage"), 507),
+    **dict.fromkeys(("NoSuchKey", "NoSuchBucket", "NotFound",
+                     "NoSuchUpload"), 404),
+}
 
 
 def part_size(number: int, first: int, size: int | None = None) -> int:
@@ -83,7 +84,15 @@ def _s3_errors(doing: str, writing: bool = False) -> Iterator[None]:
     try:
         yield
     except botocore.exceptions.ClientError as exc:
-        raise _translate(exc, doing, writing) from exc
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get(
+            "HTTPStatusCode")
+        raise exceptions.status_error(
+            _CODE_STATUS.get(code, status), doing, writing, service="S3",
+            reason=f"{status} {code}".strip(),
+            full_hint="the store is full or the object too large",
+            access_hint="s3_store_access_key, s3_store_secret_key and the "
+                        "bucket's policy") from exc
     except (botocore.exceptions.ConnectionError,
             botocore.exceptions.HTTPClientError) as exc:
         raise exceptions.RemoteServiceUnavailable(
@@ -92,70 +101,22 @@ def _s3_errors(doing: str, writing: bool = False) -> Iterator[None]:
         raise exceptions.GlanceStoreError(f"{doing} failed: {exc}") from exc
 
 
-def _translate(exc: botocore.exceptions.ClientError, doing: str,
-               writing: bool) -> exceptions.GlanceStoreError:
-    code = exc.response.get("Error", {}).get("Code", "")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    reason = f"{status} {code}".strip()
-    if status == 404 or code in _NOT_FOUND:
-        return exceptions.NotFound(f"{doing}: S3 answered {reason}")
-    if status in (413, 507) or code in _FULL:
-        return exceptions.StorageFull(
-            f"{doing}: S3 answered {reason}; the store is full or the "
-            f"object too large")
-    if status == 416 or code == "InvalidRange":
-        return exceptions.InvalidRange(f"{doing}: S3 answered {reason}")
-    if status in (401, 403):
-        message = (f"{doing}: S3 answered {reason}; check "
-                   f"s3_store_access_key, s3_store_secret_key and the "
-                   f"bucket's policy")
-        if writing:
-            return exceptions.StorageWriteDenied(message)
-        return exceptions.RemoteServiceUnavailable(message)
-    return exceptions.RemoteServiceUnavailable(f"{doing} failed: {reason}")
-
-
-class _Parts:
-    """Cuts the reader into spooled parts, peeking one chunk to see the end."""
-
-    def __init__(self, reader: VerifyingReader) -> None:
-        self._reader = reader
-        self._pending = b""
-        self.exhausted = False
-
-    def spool(self, limit: int) -> tuple[IO[bytes], int]:
-        """The next at most ``limit`` bytes in a temporary file, rewound."""
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
-        count = 0
-        try:
-            while count < limit:
-                data = self._read(min(CHUNK_SIZE, limit - count))
-                if not data:
-                    break
-                spool.write(data)
-                count += len(data)
-            spool.seek(0)
-        except BaseException:
-            spool.close()
-            raise
-        return spool, count
-
-    def at_end(self) -> bool:
-        """Whether the reader is exhausted (and so has verified the data)."""
-        if not self._pending and not self.exhausted:
-            self._pending = self._read(CHUNK_SIZE)
-        return not self._pending
-
-    def _read(self, size: int) -> bytes:
-        if self._pending:
-            data, self._pending = (self._pending[:size],
-                                   self._pending[size:])
-            return data
-        if self.exhausted:
-            return b""
-        data = self._reader.read(size)
-        self.exhausted = not data
-        return data
+def _spool(reader: VerifyingReader, limit: int) -> tuple[IO[bytes], int]:
+    """The next at most ``limit`` bytes of ``reader`` in a rewound spool."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    count = 0
+    try:
+        while count < limit:
+            data = reader.read(min(CHUNK_SIZE, limit - count))
+            if not data:
+                break
+            spool.write(data)
+            count += len(data)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool, count
 
 
 class S3Driver(Driver):
@@ -187,9 +148,7 @@ class S3Driver(Driver):
             raise exceptions.BadStoreConfiguration(
                 f"s3_store_bucket {bucket!r} is not a valid bucket name "
                 f"(3-63 lowercase letters, digits, '.' and '-')")
-        if large_object_size < 1 or chunk_size < 1:
-            raise exceptions.BadStoreConfiguration(
-                "s3 large object and chunk sizes must be positive")
+        object_store.check_sizes("s3", large_object_size, chunk_size)
         self._endpoint = url.rstrip("/")
         self._base = (parts.netloc.lower() + parts.path).rstrip("/")
         self._scheme = "s3+https" if parts.scheme == "https" else "s3"
@@ -227,29 +186,23 @@ class S3Driver(Driver):
         """The boto3 S3 client (thread-safe)."""
         return self._client
 
-    @property
-    def bucket(self) -> str:
-        """The bucket new images go to."""
-        return self._bucket
-
     # --- writing --------------------------------------------------------
 
     def add(self, image_id: str, reader: VerifyingReader) -> Stored:
         """One PUT, or a multipart upload that is aborted on any failure."""
-        key = self._check_image_id(image_id)
+        key = check_image_id(image_id, "an S3 object")
         self._prepare_bucket(key)
         size = reader.declared_size
-        parts = _Parts(reader)
         if size is not None and size <= self._large_object_size:
             first = size
         else:
             first = part_size(1, self._chunk_size, size)
-        spool, count = parts.spool(first)
+        spool, count = _spool(reader, first)
         with spool:
-            if parts.at_end():
+            if reader.at_end():
                 self._put(key, spool, count)
                 return Stored(location=self._location(key))
-            self._multipart(key, parts, size, spool, count)
+            self._multipart(key, reader, size, spool, count)
         return Stored(location=self._location(key))
 
     def _put(self, key: str, body: IO[bytes], count: int) -> None:
@@ -257,7 +210,7 @@ class S3Driver(Driver):
             self._client.put_object(Bucket=self._bucket, Key=key, Body=body,
                                     ContentLength=count)
 
-    def _multipart(self, key: str, parts: _Parts, size: int | None,
+    def _multipart(self, key: str, reader: VerifyingReader, size: int | None,
                    spool: IO[bytes], count: int) -> None:
         doing = f"uploading {self._bucket}/{key}"
         with _s3_errors(doing, writing=True):
@@ -265,13 +218,13 @@ class S3Driver(Driver):
                 Bucket=self._bucket, Key=key)["UploadId"]
         try:
             done = [self._upload_part(key, upload_id, 1, spool, count)]
-            while not parts.at_end():
+            while not reader.at_end():
                 number = len(done) + 1
                 if number > MAX_PARTS:
                     raise exceptions.SizeLimitExceeded(
                         f"{doing}: more than {MAX_PARTS} parts")
-                next_spool, count = parts.spool(
-                    part_size(number, self._chunk_size, size))
+                next_spool, count = _spool(
+                    reader, part_size(number, self._chunk_size, size))
                 with next_spool:
                     done.append(self._upload_part(key, upload_id, number,
                                                   next_spool, count))
@@ -294,40 +247,35 @@ class S3Driver(Driver):
 
     def _abort_quietly(self, key: str, upload_id: str) -> None:
         """Abort a failed upload; never mask the failure that caused it."""
-        try:
-            with _s3_errors(f"aborting the upload of {self._bucket}/{key}"):
-                self._client.abort_multipart_upload(
-                    Bucket=self._bucket, Key=key, UploadId=upload_id)
-        except exceptions.GlanceStoreError as exc:
-            LOG.error("could not abort the multipart upload %s of %s/%s "
-                      "(discard_partial aborts it later): %s", upload_id,
-                      self._bucket, key, exc)
+        with object_store.cleanup(
+                f"could not abort the multipart upload {upload_id} of "
+                f"{self._bucket}/{key} (discard_partial aborts it later)"), \
+                _s3_errors(f"aborting the upload of {self._bucket}/{key}"):
+            self._client.abort_multipart_upload(
+                Bucket=self._bucket, Key=key, UploadId=upload_id)
 
     def _prepare_bucket(self, key: str) -> None:
-        try:
-            with _s3_errors(f"checking the bucket {self._bucket}",
-                            writing=True):
-                self._client.head_bucket(Bucket=self._bucket)
-        except exceptions.NotFound:
-            if not self._create_bucket:
-                raise exceptions.StorageWriteDenied(
-                    f"the S3 bucket {self._bucket!r} does not exist; create "
-                    f"it or set s3_store_create_bucket_on_put = true"
-                ) from None
-            kwargs: dict[str, Any] = {}
-            if self._region and self._region != "us-east-1":
-                kwargs["CreateBucketConfiguration"] = {
-                    "LocationConstraint": self._region}
-            with _s3_errors(f"creating the bucket {self._bucket}",
-                            writing=True):
-                self._client.create_bucket(Bucket=self._bucket, **kwargs)
-        try:
+        object_store.ensure_container(
+            self._head_bucket,
+            self._put_bucket if self._create_bucket else None,
+            f"the S3 bucket {self._bucket!r} does not exist; create it or "
+            f"set s3_store_create_bucket_on_put = true")
+        with object_store.expect_absent(
+                f"image data for {key} already exists in the S3 bucket "
+                f"{self._bucket}"):
             self._head(self._bucket, key)
-        except exceptions.NotFound:
-            return
-        raise exceptions.Duplicate(
-            f"image data for {key} already exists in the S3 bucket "
-            f"{self._bucket}")
+
+    def _head_bucket(self) -> None:
+        with _s3_errors(f"checking the bucket {self._bucket}", writing=True):
+            self._client.head_bucket(Bucket=self._bucket)
+
+    def _put_bucket(self) -> None:
+        kwargs: dict[str, Any] = {}
+        if self._region and self._region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {
+                "LocationConstraint": self._region}
+        with _s3_errors(f"creating the bucket {self._bucket}", writing=True):
+            self._client.create_bucket(Bucket=self._bucket, **kwargs)
 
     # --- reading --------------------------------------------------------
 
@@ -376,7 +324,7 @@ class S3Driver(Driver):
 
     def discard_partial(self, image_id: str) -> int:
         """Abort multipart uploads of ``image_id`` a dead process left."""
-        key = self._check_image_id(image_id)
+        key = check_image_id(image_id, "an S3 object")
         with _s3_errors(f"listing the uploads in {self._bucket}"):
             pages = self._client.get_paginator(
                 "list_multipart_uploads").paginate(Bucket=self._bucket,
@@ -399,27 +347,7 @@ class S3Driver(Driver):
 
     def _parse(self, location: str) -> tuple[str, str]:
         """(bucket, key) of a location on this S3 host."""
-        parts = urllib.parse.urlsplit(location)
-        head, _, key = parts.path.rstrip("/").rpartition("/")
-        prefix, _, bucket = head.rpartition("/")
-        if parts.scheme.lower() not in self.schemes or not bucket \
-                or not key or parts.query or parts.fragment:
-            raise exceptions.BadStoreURI(
-                f"{redact(location)!r} is not an s3://<host>/<bucket>/<key> "
-                f"location")
-        base = (parts.netloc.rpartition("@")[2].lower() + prefix).rstrip("/")
-        if base != self._base:
-            raise exceptions.BadStoreURI(
-                f"{redact(location)!r} names the S3 host {base!r}, not the "
-                f"configured {self._base!r}")
-        return urllib.parse.unquote(bucket), urllib.parse.unquote(key)
-
-    @staticmethod
-    def _check_image_id(image_id: str) -> str:
-        if not isinstance(image_id, str) or not _SAFE_KEY.fullmatch(
-                image_id):
-            raise exceptions.InvalidImageId(
-                f"image id {image_id!r} cannot name an S3 object: use "
-                f"letters, digits, '.', '_' and '-', starting with a letter "
-                f"or digit")
-        return image_id
+        return object_store.parse_location(
+            location, schemes=self.schemes,
+            form="an s3://<host>/<bucket>/<key>", base=self._base,
+            base_name="the S3 host")

@@ -36,8 +36,9 @@ import urllib3.exceptions
 from swiftclient import client as swiftclient
 
 from glance_store import exceptions
-from glance_store.driver import (Capability, Driver, ImageData, Stored,
-                                 check_range)
+from glance_store.driver import (SAFE_NAME, Capability, Driver, ImageData,
+                                 Stored, check_image_id, check_range)
+from glance_store.drivers import object_store
 from glance_store.reader import CHUNK_SIZE, VerifyingReader
 from glance_store.url_filter import redact
 
@@ -47,7 +48,6 @@ MB = 1024 * 1024
 TIMEOUT = 60.0
 """Seconds to wait for a connection or for the next bytes of a response."""
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 _TRANSPORT_ERRORS = (requests.exceptions.RequestException,
                      urllib3.exceptions.HTTPError, http.client.HTTPException,
@@ -60,63 +60,19 @@ def _swift_errors(doing: str, writing: bool = False) -> Iterator[None]:
     try:
         yield
     except swiftclient.ClientException as exc:
-        raise _translate(exc, doing, writing) from exc
+        status = exc.http_status
+        reason = (f"{status} {exc.http_reason or ''}".strip() if status
+                  else str(exc))
+        raise exceptions.status_error(
+            status, doing, writing, service="Swift", reason=reason,
+            full_hint="the cluster is full or the object is larger than its "
+                      "max_file_size (lower swift_store_large_object_size "
+                      "and _chunk_size)",
+            access_hint="swift_store_user, swift_store_key and the "
+                        "account's rights on the container") from exc
     except _TRANSPORT_ERRORS as exc:
         raise exceptions.RemoteServiceUnavailable(
             f"{doing} failed: cannot talk to Swift: {exc}") from exc
-
-
-def _translate(exc: swiftclient.ClientException, doing: str,
-               writing: bool) -> exceptions.GlanceStoreError:
-    status = exc.http_status
-    reason = f"{status} {exc.http_reason or ''}".strip() if status else str(
-        exc)
-    if status == 404:
-        return exceptions.NotFound(f"{doing}: Swift answered {reason}")
-    if status in (413, 507):
-        return exceptions.StorageFull(
-            f"{doing}: Swift answered {reason}; the cluster is full or the "
-            f"object is larger than its max_file_size (lower "
-            f"swift_store_large_object_size and _chunk_size)")
-    if status in (401, 403):
-        message = (f"{doing}: Swift answered {reason}; check "
-                   f"swift_store_user, swift_store_key and the account's "
-                   f"rights on the container")
-        if writing:
-            return exceptions.StorageWriteDenied(message)
-        return exceptions.RemoteServiceUnavailable(message)
-    if status == 416:
-        return exceptions.InvalidRange(f"{doing}: Swift answered {reason}")
-    return exceptions.RemoteServiceUnavailable(
-        f"{doing} failed: {reason}")
-
-
-class _Pushback:
-    """The reader, with room to push one chunk back after a peek."""
-
-    def __init__(self, reader: VerifyingReader) -> None:
-        self._reader = reader
-        self._pending = b""
-        self.exhausted = False
-
-    def read(self, size: int) -> bytes:
-        if self._pending:
-            data = self._pending[:size]
-            self._pending = self._pending[size:]
-            return data
-        if self.exhausted:
-            return b""
-        data = self._reader.read(size)
-        if not data:
-            self.exhausted = True
-        return data
-
-    def at_end(self) -> bool:
-        """Whether the reader is exhausted (and so has verified the data)."""
-        if self._pending or self.exhausted:
-            return not self._pending
-        self._pending = self.read(CHUNK_SIZE)
-        return not self._pending
 
 
 class _Segment:
@@ -128,7 +84,7 @@ class _Segment:
     so swiftclient never replays a half-sent body.
     """
 
-    def __init__(self, source: _Pushback, limit: int) -> None:
+    def __init__(self, source: VerifyingReader, limit: int) -> None:
         self._source = source
         self.remaining = limit
         self.sent = 0
@@ -244,13 +200,11 @@ class SwiftDriver(Driver):
         if not user or key is None:
             raise exceptions.BadStoreConfiguration(
                 "the swift store needs swift_store_user and swift_store_key")
-        if not _SAFE_NAME.fullmatch(container or ""):
+        if not SAFE_NAME.fullmatch(container or ""):
             raise exceptions.BadStoreConfiguration(
                 f"swift_store_container {container!r} is not a plain name "
                 f"(letters, digits, '.', '_', '-')")
-        if large_object_size < 1 or chunk_size < 1:
-            raise exceptions.BadStoreConfiguration(
-                "swift large object and chunk sizes must be positive")
+        object_store.check_sizes("swift", large_object_size, chunk_size)
         self._auth_address = auth_address
         self._auth_base = (parts.netloc.lower()
                            + parts.path.rstrip("/")).rstrip("/")
@@ -306,11 +260,6 @@ class SwiftDriver(Driver):
             os_options=os_options, cacert=group.swift_store_cacert,
             insecure=group.swift_store_auth_insecure)
 
-    @property
-    def container(self) -> str:
-        """The container new images go to."""
-        return self._container
-
     def connection(self) -> swiftclient.Connection:
         """This thread's swiftclient connection (they are not thread-safe)."""
         conn = getattr(self._local, "connection", None)
@@ -328,18 +277,17 @@ class SwiftDriver(Driver):
 
     def add(self, image_id: str, reader: VerifyingReader) -> Stored:
         """Stream the image into one object, or into segments + manifest."""
-        obj = self._check_image_id(image_id)
+        obj = check_image_id(image_id, "a Swift object")
         self._prepare_container(obj)
         written: list[str] = []
         try:
-            self._write(obj, _Pushback(reader), reader.declared_size,
-                        written)
+            self._write(obj, reader, reader.declared_size, written)
         except BaseException:
             self._remove_quietly(written)
             raise
         return Stored(location=self._location(self._container, obj))
 
-    def _write(self, obj: str, source: _Pushback, size: int | None,
+    def _write(self, obj: str, source: VerifyingReader, size: int | None,
                written: list[str]) -> None:
         """Write ``obj``, appending every name it touches to ``written``."""
         if size is not None and size <= self._large_object_size:
@@ -399,35 +347,33 @@ class SwiftDriver(Driver):
             raise view.error
 
     @staticmethod
-    def _check_end(source: _Pushback, obj: str) -> None:
+    def _check_end(source: VerifyingReader, obj: str) -> None:
         # Reaching the end makes the reader verify size and checksum.
         if not source.at_end():
             raise exceptions.SizeMismatch(
                 f"received more than the declared size of {obj}")
 
     def _prepare_container(self, obj: str) -> None:
-        conn = self.connection()
-        doing = f"checking the container {self._container}"
-        try:
-            with _swift_errors(doing, writing=True):
-                conn.head_container(self._container)
-        except exceptions.NotFound:
-            if not self._create_container:
-                raise exceptions.StorageWriteDenied(
-                    f"the Swift container {self._container!r} does not "
-                    f"exist; create it or set "
-                    f"swift_store_create_container_on_put = true") from None
-            with _swift_errors(f"creating the container {self._container}",
-                               writing=True):
-                conn.put_container(self._container)
-        try:
-            with _swift_errors(f"checking for {self._container}/{obj}"):
-                conn.head_object(self._container, obj)
-        except exceptions.NotFound:
-            return
-        raise exceptions.Duplicate(
-            f"image data for {obj} already exists in the Swift container "
-            f"{self._container}")
+        object_store.ensure_container(
+            self._head_container,
+            self._put_container if self._create_container else None,
+            f"the Swift container {self._container!r} does not exist; "
+            f"create it or set swift_store_create_container_on_put = true")
+        with object_store.expect_absent(
+                f"image data for {obj} already exists in the Swift "
+                f"container {self._container}"), \
+                _swift_errors(f"checking for {self._container}/{obj}"):
+            self.connection().head_object(self._container, obj)
+
+    def _head_container(self) -> None:
+        with _swift_errors(f"checking the container {self._container}",
+                           writing=True):
+            self.connection().head_container(self._container)
+
+    def _put_container(self) -> None:
+        with _swift_errors(f"creating the container {self._container}",
+                           writing=True):
+            self.connection().put_container(self._container)
 
     # --- reading --------------------------------------------------------
 
@@ -487,7 +433,7 @@ class SwiftDriver(Driver):
 
     def discard_partial(self, image_id: str) -> int:
         """Remove segments of ``image_id`` that no manifest refers to."""
-        obj = self._check_image_id(image_id)
+        obj = check_image_id(image_id, "a Swift object")
         try:
             self._head(self._container, obj)
         except exceptions.NotFound:
@@ -522,14 +468,11 @@ class SwiftDriver(Driver):
     def _remove_quietly(self, names: list[str]) -> None:
         """Remove what a failed add wrote; never mask the add's error."""
         for name in reversed(names):
-            try:
+            with object_store.cleanup(
+                    f"could not remove {self._container}/{name} after a "
+                    f"failed upload (discard_partial removes it later)"), \
+                    contextlib.suppress(exceptions.NotFound):
                 self._delete_object(name)
-            except exceptions.NotFound:
-                continue
-            except exceptions.GlanceStoreError as exc:
-                LOG.error("could not remove %s/%s after a failed upload "
-                          "(discard_partial removes it later): %s",
-                          self._container, name, exc)
 
     # --- locations ------------------------------------------------------
 
@@ -538,31 +481,8 @@ class SwiftDriver(Driver):
 
     def _parse(self, location: str) -> tuple[str, str]:
         """(container, object) of a location in this cluster."""
-        parts = urllib.parse.urlsplit(location)
-        scheme = parts.scheme.lower()
-        path = parts.path.rstrip("/")
-        head, _, obj = path.rpartition("/")
-        auth_path, _, container = head.rpartition("/")
-        if scheme not in self.schemes or not container or not obj \
-                or parts.query or parts.fragment:
-            raise exceptions.BadStoreURI(
-                f"{redact(location)!r} is not a swift+http(s)://<auth "
-                f"address>/<container>/<object> location")
-        if scheme != "swift+config":
-            base = (parts.netloc.rpartition("@")[2].lower()
-                    + auth_path).rstrip("/")
-            if base != self._auth_base:
-                raise exceptions.BadStoreURI(
-                    f"{redact(location)!r} names the Swift auth address "
-                    f"{base!r}, not the configured {self._auth_base!r}")
-        return (urllib.parse.unquote(container), urllib.parse.unquote(obj))
-
-    @staticmethod
-    def _check_image_id(image_id: str) -> str:
-        if not isinstance(image_id, str) or not _SAFE_NAME.fullmatch(
-                image_id):
-            raise exceptions.InvalidImageId(
-                f"image id {image_id!r} cannot name a Swift object: use "
-                f"letters, digits, '.', '_' and '-', starting with a letter "
-                f"or digit")
-        return image_id
+        return object_store.parse_location(
+            location, schemes=self.schemes,
+            form="a swift+http(s)://<auth address>/<container>/<object>",
+            base=self._auth_base, base_name="the Swift auth address",
+            any_base=("swift+config",))

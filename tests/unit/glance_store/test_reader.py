@@ -139,3 +139,24 @@ def test_an_unusable_hashing_algorithm_is_a_configuration_error(source):
 def test_a_negative_declared_size_is_refused(source):
     with pytest.raises(exceptions.SizeMismatch):
         VerifyingReader(source(DATA), size=-1)
+
+
+def test_at_end_reads_ahead_without_losing_a_byte(source):
+    with VerifyingReader(source(DATA), chunk_size=CHUNK) as reader:
+        assert not reader.at_end()
+        assert not reader.at_end()
+        first = reader.read(10)
+        rest = b"".join(reader)
+
+        assert reader.at_end()
+    assert first + rest == DATA
+
+
+def test_at_end_verifies_what_was_read(source):
+    with VerifyingReader(source(DATA), size=len(DATA) + 1,
+                         chunk_size=CHUNK) as reader:
+        got = 0
+        while got < len(DATA):
+            got += len(reader.read(len(DATA) - got))
+        with pytest.raises(exceptions.SizeMismatch, match="declared"):
+            reader.at_end()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import botocore.exceptions
 import pytest
 from oslo_config import cfg
 
@@ -52,6 +53,30 @@ def test_a_known_size_uses_one_part_size_within_10000_parts(size):
     assert chosen >= 10 * MiB and chosen % MiB == 0
     assert -(-size // chosen) <= s3.MAX_PARTS
     assert all(part_size(n, 10 * MiB, size) == chosen for n in (2, 9999))
+
+
+# --- Error translation: S3's status and code -----------------------------
+
+@pytest.mark.parametrize("status, code, writing, expected", [
+    (404, "NoSuchKey", False, exceptions.NotFound),
+    (400, "NoSuchUpload", True, exceptions.NotFound),
+    (400, "EntityTooLarge", True, exceptions.StorageFull),
+    (403, "QuotaExceeded", True, exceptions.StorageFull),
+    (507, "", True, exceptions.StorageFull),
+    (416, "InvalidRange", False, exceptions.InvalidRange),
+    (403, "AccessDenied", True, exceptions.StorageWriteDenied),
+    (403, "AccessDenied", False, exceptions.RemoteServiceUnavailable),
+    (500, "InternalError", True, exceptions.RemoteServiceUnavailable),
+])
+def test_s3_answers_are_translated_by_status_or_code(status, code, writing,
+                                                     expected):
+    answer = {"Error": {"Code": code},
+              "ResponseMetadata": {"HTTPStatusCode": status}}
+
+    reason = f"{status} {code}".strip()
+    with pytest.raises(expected, match=f"^reading b/k.* {reason}"):
+        with s3._s3_errors("reading b/k", writing=writing):
+            raise botocore.exceptions.ClientError(answer, "HeadObject")
 
 
 # --- Against the s3api of the test cluster --------------------------------
