@@ -8,6 +8,11 @@ the forwarded identity is believed only from a caller holding the
 ``service`` or ``admin`` role, which is how glance-api's service user
 acts for its users. Any other caller acts as itself, and sending identity
 headers is refused: that is someone claiming to be someone else.
+
+Such a direct caller may only read (visibility still applies). Every write
+is glance-api's: the registry decides no policy (who may change, publicise,
+delete or share an image is enforced by the api, see ``images``), so a
+write that did not come through the api would skip those decisions.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from glance_registry.errors import Forbidden, Unauthenticated
 PUBLIC_PATHS = ("/healthcheck",)
 TRUSTED_ROLES = frozenset({"service", "admin"})
 FORWARDED = (USER_HEADER, PROJECT_HEADER, ROLES_HEADER)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def install(app: flask.Flask, conf) -> None:
@@ -49,5 +55,9 @@ def context_from_request(request: flask.Request, request_id: str | None,
     if any(name in request.headers for name in FORWARDED):
         raise Forbidden("Only glance-api (a caller with the service or admin "
                         "role) may act for another identity.")
+    if request.method not in READ_METHODS:
+        raise Forbidden("Only glance-api (a caller with the service or admin "
+                        "role) may change the registry; other callers may "
+                        "only read.")
     return RequestContext.build(caller.user_id, caller.project_id, caller.roles,
                                 request_id)

@@ -1,4 +1,21 @@
-"""The image rules: read, create, update, delete. Called by the HTTP layer and tests."""
+"""The image rules: read, create, update, delete. Called by the HTTP layer and tests.
+
+Authorization is decided once, in glance-api, before it calls the registry:
+``create_image`` (``add_image``; ``publicize_image`` for a public image),
+``update_image`` (``modify_image``; ``publicize_image`` to make it public),
+``delete_image`` (``delete_image``), ``quotas.reserve`` (``upload_image``),
+the member calls (owner, admin or a v1 ``can_share`` member). The registry
+trusts its caller for those: under keystone only a caller with the service
+or admin role, i.e. glance-api, may write (``auth``). It keeps:
+
+- visibility: an image the context cannot see is NotFound (404), decided by
+  the one query-building function ``visibility.visible``;
+- ownership integrity: only an admin sets or changes ``owner``; a new image
+  belongs to the caller's project unless an admin names another; a deleted
+  image cannot be updated; a caller without a project cannot change members;
+- data integrity: the status machine (``status``), formats, protected images;
+- the scrubber's moves (``scrubbing``) are for admins only.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +26,7 @@ from typing import Any
 import peewee
 
 from glance_common.context import RequestContext
-from glance_registry import templates, visibility
+from glance_registry import status, templates, visibility
 from glance_registry.db import database
 from glance_registry.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance_registry.models import (Image, ImageLocation, ImageMember,
@@ -63,13 +80,12 @@ def find_image(ctx: RequestContext, image_id: str) -> Image:
     return image
 
 
-def find_mutable_image(ctx: RequestContext, image_id: str) -> Image:
-    """The live image if ``ctx`` may change it; 404 when hidden, 403 when only visible."""
+def find_live_image(ctx: RequestContext, image_id: str) -> Image:
+    """The image if ``ctx`` sees it and it is not deleted; 404 hidden, 403 deleted.
+
+    Only admins see deleted rows, so only they get the 403.
+    """
     image = find_image(ctx, image_id)
-    if not visibility.is_mutable(ctx, image):
-        if image.visibility == "public":
-            raise Forbidden("You are not permitted to modify this image.")
-        raise NotFound("No image found with ID %s" % image_id)
     if image.deleted:
         raise Forbidden("Forbidden to update deleted image.")
     return image
@@ -88,12 +104,13 @@ def get_image(ctx: RequestContext, image_id: str) -> dict[str, Any]:
 def create_image(ctx: RequestContext, body: Any) -> dict[str, Any]:
     """Create an image from a POST body; return it as full JSON."""
     changes = parse_image(body, creating=True)
+    _refuse_deleted_status(changes.columns.get("status"))
     columns = dict(changes.columns)
     columns.setdefault("id", str(uuid.uuid4()))
     columns.setdefault("status", "queued")
     if not (ctx.is_admin and "owner" in columns):
         columns["owner"] = ctx.project_id
-    columns["visibility"] = _new_visibility(ctx, changes, None)
+    columns["visibility"] = _new_visibility(changes, None)
     columns["disk_format"], columns["container_format"] = check_formats(
         columns.get("disk_format"), columns.get("container_format"))
     now = utcnow()
@@ -111,24 +128,41 @@ def create_image(ctx: RequestContext, body: Any) -> dict[str, Any]:
 def update_image(ctx: RequestContext, image_id: str, body: Any,
                  from_state: str | None = None,
                  purge_props: bool = False) -> dict[str, Any]:
-    """Apply a PUT body; with ``from_state`` only if the status still is that."""
+    """Apply a PUT body; with ``from_state`` only if the status still is that.
+
+    A status change must be allowed by the status machine, checked against
+    ``from_state`` when given, else against the status read here; the write
+    is conditioned on that same status, so a concurrent change is Conflict.
+    """
     changes = parse_image(body, creating=False)
+    if from_state is not None and from_state not in status.STATUSES:
+        raise BadRequest("Invalid from_state '%s'." % from_state)
+    wanted = changes.columns.get("status")
+    _refuse_deleted_status(wanted)
     now = utcnow()
     with database.atomic():
-        image = find_mutable_image(ctx, image_id)
+        image = find_live_image(ctx, image_id)
         columns = _update_columns(ctx, image, changes)
+        checked = from_state if from_state is not None else image.status
+        moving = wanted is not None and wanted != checked
+        if moving:
+            status.check_transition(checked, wanted)
+            status.check_formats(
+                checked, wanted,
+                columns.get("disk_format", image.disk_format),
+                columns.get("container_format", image.container_format))
         columns["updated_at"] = now
         query = Image.update(columns).where(Image.id == image.id,
                                             Image.deleted == False)  # noqa: E712
-        if from_state is not None:
-            query = query.where(Image.status == from_state)
+        # Any write that names a status, moving or not, is compare-and-set:
+        # writing back a stale status would be a move nobody checked.
+        guarded = from_state is not None or wanted is not None
+        if guarded:
+            query = query.where(Image.status == checked)
         if query.execute() == 0:
-            if from_state is None:
+            if not guarded:
                 raise NotFound("No image found with ID %s" % image_id)
-            raise Conflict("Image status transition from %s to %s conflict: "
-                           "the image is no longer %s."
-                           % (from_state, columns.get("status", from_state),
-                              from_state))
+            raise _lost_race(checked, wanted or checked)
         if changes.properties is not None or purge_props:
             _set_properties(image.id, changes.properties or {}, purge_props, now)
         if changes.tags is not None:
@@ -139,36 +173,52 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
 
 
 def delete_image(ctx: RequestContext, image_id: str,
-                 status: str = "deleted") -> dict[str, Any]:
-    """Soft-delete an image; return it with its locations' new status."""
-    if status not in ("deleted", "pending_delete"):
-        raise BadRequest("Invalid status '%s' for delete." % status)
+                 target: str = "deleted") -> dict[str, Any]:
+    """Soft-delete an image to ``target`` (deleted or pending_delete); return it
+    with its locations' new status."""
+    if target not in status.DELETED_STATUSES:
+        raise BadRequest("Invalid status '%s' for delete." % target)
     now = utcnow()
     with database.atomic():
         image = find_image(ctx, image_id)
         if image.status == "deleted" or (image.deleted
                                          and image.status != "pending_delete"):
             raise NotFound("No image found with ID %s" % image_id)
-        if not visibility.is_mutable(ctx, image):
-            if image.visibility == "public":
-                raise Forbidden("You are not permitted to delete this image.")
-            raise NotFound("No image found with ID %s" % image_id)
         if image.status == "pending_delete":
             raise Forbidden("Image %s is already pending deletion." % image_id)
         if image.protected:
             raise Forbidden("Image is protected")
+        status.check_transition(image.status, target)
         children = load_children([image.id])
-        changed = (Image.update(status=status, deleted=True, deleted_at=now,
+        changed = (Image.update(status=target, deleted=True, deleted_at=now,
                                 updated_at=now)
-                   .where(Image.id == image.id, Image.deleted == False)  # noqa: E712
+                   .where(Image.id == image.id, Image.status == image.status,
+                          Image.deleted == False)  # noqa: E712
                    .execute())
         if changed == 0:
-            raise NotFound("No image found with ID %s" % image_id)
+            if load(image.id).deleted:
+                raise NotFound("No image found with ID %s" % image_id)
+            raise _lost_race(image.status, target)
         for model in (ImageProperty, ImageTag, ImageMember):
             _soft_delete(model, image.id, now)
         locations = _retire_locations(children.locations.get(image.id, []),
-                                      status, now)
+                                      target, now)
         return full(load(image.id), children, locations)
+
+
+def _refuse_deleted_status(wanted: str | None) -> None:
+    """Only delete_image (and the scrubber) mark an image deleted: it also
+    retires the children and sets ``deleted``, which a plain write would not."""
+    if wanted in status.DELETED_STATUSES:
+        raise BadRequest("Status %s is set by deleting the image "
+                         "(DELETE /images/{id}), not by a create or update."
+                         % wanted)
+
+
+def _lost_race(checked: str, wanted: str) -> Conflict:
+    """The Conflict for a compare-and-set whose status changed under it."""
+    return Conflict("Image status transition from %s to %s conflict: "
+                    "the image is no longer %s." % (checked, wanted, checked))
 
 
 def _update_columns(ctx: RequestContext, image: Image,
@@ -177,7 +227,7 @@ def _update_columns(ctx: RequestContext, image: Image,
     if not ctx.is_admin:
         columns.pop("owner", None)
     if "visibility" in columns or changes.is_public is not None:
-        columns["visibility"] = _new_visibility(ctx, changes, image.visibility)
+        columns["visibility"] = _new_visibility(changes, image.visibility)
     if "disk_format" in columns or "container_format" in columns:
         columns["disk_format"], columns["container_format"] = check_formats(
             columns.get("disk_format", image.disk_format),
@@ -185,9 +235,11 @@ def _update_columns(ctx: RequestContext, image: Image,
     return columns
 
 
-def _new_visibility(ctx: RequestContext, changes: ImageChanges,
-                    current: str | None) -> str:
-    """Visibility after a create (current None) or update; public needs admin."""
+def _new_visibility(changes: ImageChanges, current: str | None) -> str:
+    """Visibility after a create (current None) or update, v1's is_public mapped.
+
+    Who may publicise is the api's decision (``publicize_image``), not ours.
+    """
     wanted = changes.columns.get("visibility")
     if wanted is None:
         if changes.is_public:
@@ -196,8 +248,6 @@ def _new_visibility(ctx: RequestContext, changes: ImageChanges,
             wanted = "shared"  # v1 "not public" on create or un-publicising
         else:
             wanted = current
-    if wanted == "public" and current != "public" and not ctx.is_admin:
-        raise Forbidden("Only administrators may make an image public.")
     return wanted
 
 

@@ -19,7 +19,7 @@ import peewee
 from glance_common.context import RequestContext
 from glance_registry import db
 from glance_registry.errors import BadRequest, Conflict, QuotaExceeded
-from glance_registry.images import find_mutable_image
+from glance_registry.images import find_live_image
 from glance_registry.models import Image
 
 COUNTED = ("active", "deactivated")
@@ -42,7 +42,7 @@ def reserve(ctx: RequestContext, image_id: str, body: Any) -> dict[str, int]:
     """
     at_least, wanted, quota = _parse(body)
     with db.database.atomic():
-        image = find_mutable_image(ctx, image_id)
+        image = find_live_image(ctx, image_id)
         if image.status != "saving":
             raise Conflict("Image %s is %s, not saving: nothing to reserve for."
                            % (image_id, image.status))

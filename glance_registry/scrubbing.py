@@ -1,8 +1,9 @@
 """The scrubber's status changes: pending_delete -> deleted, or back to active.
 
-Both are compare-and-set on ``pending_delete``, so a restore and a scrub of
-the same image cannot both win: whichever changes the row first decides,
-and the other gets Conflict. Only admins (glance-scrubber) may make them.
+Both are moves of the status machine (``glance_registry.status``) and
+compare-and-set on ``pending_delete``, so a restore and a scrub of the same
+image cannot both win: whichever changes the row first decides, and the
+other gets Conflict. Only admins (glance-scrubber) may make them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from glance_common.context import RequestContext
+from glance_registry import status
 from glance_registry.db import database
 from glance_registry.errors import Conflict, Forbidden, NotFound
 from glance_registry.images import load, show
@@ -67,8 +69,12 @@ def _pending_image(ctx: RequestContext, image_id: str) -> Image:
 
 
 def _leave_pending(image: Image, columns: dict[str, Any]) -> None:
+    """Compare-and-set the image from pending_delete to ``columns["status"]``."""
+    if image.status != "pending_delete":
+        raise Conflict("Image %s is %s, not pending_delete." % (image.id, image.status))
+    status.check_transition(image.status, columns["status"])
     changed = (Image.update(columns)
                .where(Image.id == image.id, Image.status == "pending_delete")
                .execute())
     if changed == 0:
-        raise Conflict("Image %s is %s, not pending_delete." % (image.id, image.status))
+        raise Conflict("Image %s is no longer pending_delete." % image.id)

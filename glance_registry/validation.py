@@ -8,13 +8,12 @@ import uuid
 from typing import Any
 
 from glance_registry.errors import BadRequest
+from glance_registry.status import STATUSES
 
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2",
                 "vdi", "iso", "ploop")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker")
 AMAZON_FORMATS = ("ami", "ari", "aki")
-STATUSES = ("queued", "saving", "active", "killed", "deleted",
-            "pending_delete", "deactivated", "uploading", "importing")
 VISIBILITIES = ("public", "private", "shared", "community")
 LOCATION_STATUSES = ("active", "pending_delete", "deleted")
 

@@ -1,4 +1,9 @@
-"""Who sees which image: the one place that turns a context into a query condition."""
+"""Who sees which image: the one place that turns a context into a query condition.
+
+Seeing is the only question the registry answers about a caller. Whether
+a caller may change, publicise, delete or share an image it sees is decided
+by glance-api's policy before it calls the registry (see ``images``).
+"""
 
 from __future__ import annotations
 
@@ -42,9 +47,3 @@ def visible(ctx: RequestContext, listing: bool = False,
         condition |= Image.visibility == "community"
     return condition
 
-
-def is_mutable(ctx: RequestContext, image: Image) -> bool:
-    """Admins change any image; others only their project's images."""
-    if ctx.is_admin:
-        return True
-    return bool(ctx.project_id) and image.owner == ctx.project_id

@@ -6,9 +6,14 @@ and ``X-Openstack-Request-Id`` (echoed back). Without them the caller is
 anonymous. Under ``auth_strategy = keystone`` every call but the health
 check also needs ``X-Auth-Token`` (401 without a valid one), and the
 context headers are believed only from a caller with the service or admin
-role (403 from anyone else); see glance_registry.auth. Bodies are JSON. Errors are ``{"message", "code", "title"}`` when
-Accept names application/json (text/plain otherwise). Timestamps are UTC
-``YYYY-MM-DDTHH:MM:SS.ffffff``.
+role (403 from anyone else); any other caller acts as itself and may only
+read (403 on writes); see glance_registry.auth. Bodies are JSON. Errors are
+``{"message", "code", "title"}`` when Accept names application/json
+(text/plain otherwise). Timestamps are UTC ``YYYY-MM-DDTHH:MM:SS.ffffff``.
+
+Who may change, publicise, delete or share an image the caller sees is
+glance-api's policy decision, made before it calls; the registry checks only
+visibility and ownership (see glance_registry.images).
 
 Full image JSON: ``id, name, disk_format, container_format, size,
 virtual_size, checksum, os_hash_algo, os_hash_value, status, visibility,
@@ -42,27 +47,31 @@ size, checksum``. ``size`` is null until the api sets it.
     protected, os_hidden, owner (admins only; else the caller's project),
     properties {str: str} (on PUT a null value removes that property), tags
     [str] (PUT: replaces), locations [{url, metadata?, status?}].
-    Unknown fields or wrong types -> 400; duplicate id (deleted ones too)
-    -> 409; public by a non-admin -> 403.
+    Unknown fields or wrong types, or status deleted/pending_delete -> 400;
+    duplicate id (deleted ones too) -> 409.
 ``PUT /images/{id}`` {"image": {...}, "from_state": s|null, "purge_props": bool}
     -> 200 {"image": full}. Changed fields only; "locations" replaces the
-    list; "properties" merge (replace with purge_props). With from_state the
-    change applies only while status == from_state, else 409. Every update
-    bumps updated_at (an empty image object is a heartbeat). Owner: admins
-    only (dropped otherwise). Making public: admins only (403). Not owner nor
-    admin: 403 on a public image, 404 otherwise. Deleted image: 403 admin,
-    404 others.
+    list; "properties" merge (replace with purge_props). A status change
+    must be allowed by glance_registry.status from from_state (when given)
+    or else the current status: 409 "Image status transition from X to Y is
+    not allowed"; leaving queued/uploading for saving/importing/active
+    without both formats -> 400; deleted/pending_delete only by DELETE (400).
+    A write that names a status or from_state applies only while the status
+    is still the one checked, else 409. Every update bumps updated_at (an
+    empty image object is a heartbeat). Owner: admins only (dropped
+    otherwise). Invisible: 404. Deleted image: 403 admin, 404 others.
 ``DELETE /images/{id}[?status=pending_delete]`` -> 200 {"image": full}
     Soft delete; the response lists the locations with their new status.
-    Protected -> 403; pending_delete -> 403; deleted -> 404.
+    Protected -> 403; pending_delete -> 403; deleted or invisible -> 404;
+    a move the status machine refuses (e.g. saving -> pending_delete) or a
+    concurrent status change -> 409.
 ``GET /images/{id}/members`` -> 200 {"members": [{member_id, can_share,
     status, created_at, updated_at}]}
 ``PUT /images/{id}/members/{member}`` [{"member": {"can_share": b}}] -> 204
 ``PUT /images/{id}/members`` {"memberships": [{member_id, can_share?}]} -> 204
 ``DELETE /images/{id}/members/{member}`` -> 204; 404 not a member.
-    Changing members: admin, owner or a can_share member; no project and not
-    admin -> 401; visible but not sharable -> 403; invisible or deleted ->
-    404. Sharing a private image makes it shared.
+    Changing members: no project and not admin -> 401; invisible or deleted
+    -> 404. Sharing a private image makes it shared.
 ``GET /shared-images/{member}`` -> 200 {"shared_images": [{image_id, can_share}]}
 ``PUT /images/{id}/reservation`` {"at_least": n, "wanted": n, "quota": n}
     -> 200 {"reserved", "usage", "quota"}: hold bytes for a saving image

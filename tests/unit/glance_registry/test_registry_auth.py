@@ -11,7 +11,7 @@ import responses
 from glance_registry import db
 from glance_registry.app import create_app
 from glance_registry.cmd import load_config
-from registry_support import ADMIN, ALICE
+from registry_support import ADMIN, ALICE, headers
 from tests.keystone_mock import FakeKeystone, authtoken_section, write_conf
 
 
@@ -55,9 +55,31 @@ def test_a_service_caller_acts_for_the_forwarded_context(client, keystone):
     assert resp.get_json()["image"]["owner"] == "alice"
 
 
-def test_an_ordinary_user_without_context_headers_acts_as_itself(client, keystone):
+def test_an_ordinary_user_without_context_headers_reads_as_itself(client, keystone):
+    glance = keystone.issue("glance", "service", ["service"])
+    for owner in ("tenant-b", "tenant-c"):
+        client.post("/images", json={"image": {"name": owner}}, headers=dict(
+            headers(owner), **{"X-Auth-Token": glance}))
     bob = keystone.issue("bob", "tenant-b", ["member"])
-    resp = client.post("/images", json={"image": {"name": "x"}}, headers={
+    resp = client.get("/images/detail", headers={
         "X-Auth-Token": bob, "Accept": "application/json"})
-    assert resp.status_code == 201
-    assert resp.get_json()["image"]["owner"] == "tenant-b"
+    assert resp.status_code == 200
+    assert [i["owner"] for i in resp.get_json()["images"]] == ["tenant-b"]
+
+
+def test_an_ordinary_user_may_not_write_around_the_api(client, keystone):
+    # The registry leaves policy (modify, publicise, delete, share) to
+    # glance-api, so only glance-api may write.
+    glance = keystone.issue("glance", "service", ["service"])
+    image = client.post("/images", json={"image": {"name": "x"}}, headers=dict(
+        headers("tenant-b"), **{"X-Auth-Token": glance})).get_json()["image"]
+    bob = {"X-Auth-Token": keystone.issue("bob", "tenant-b", ["member"]),
+           "Accept": "application/json"}
+    path = "/images/" + image["id"]
+    writes = [client.post("/images", json={"image": {"name": "y"}}, headers=bob),
+              client.put(path, json={"image": {"is_public": True}}, headers=bob),
+              client.delete(path, headers=bob),
+              client.put(path + "/members/tenant-c", headers=bob)]
+    assert [w.status_code for w in writes] == [403] * 4
+    assert "may only read" in writes[0].get_json()["message"]
+    assert client.get(path, headers=bob).get_json()["image"]["visibility"] == "shared"

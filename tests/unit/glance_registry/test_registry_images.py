@@ -58,13 +58,16 @@ def test_owner_is_the_callers_project_unless_an_admin_names_one(create):
     assert create(as_=ADMIN)["owner"] == "admin-project"
 
 
-def test_is_public_maps_onto_visibility(create, client):
+def test_is_public_maps_onto_visibility(create):
     assert create(as_=ADMIN, is_public=True)["visibility"] == "public"
     assert create(as_=ADMIN, is_public=False)["visibility"] == "shared"
     assert create(visibility="private")["visibility"] == "private"
-    response = client.post("/images", json={"image": {"is_public": True}},
-                           headers=ALICE)
-    assert response.status_code == 403
+
+
+def test_who_may_publicise_is_the_apis_decision_not_the_registrys(create):
+    # glance-api enforces publicize_image before it calls.
+    assert create(as_=ALICE, is_public=True)["visibility"] == "public"
+    assert create(as_=ALICE, visibility="public")["visibility"] == "public"
 
 
 def test_amazon_formats_pair_up(create, client):
@@ -167,7 +170,7 @@ def test_update_locations_replaces_the_list(client, create):
 
 
 def test_update_with_from_state_is_compare_and_set(client, create):
-    image = create()
+    image = create(disk_format="raw", container_format="bare")
     url = "/images/" + image["id"]
     ok = client.put(url, headers=ALICE, json={
         "image": {"status": "saving"}, "from_state": "queued"})
@@ -179,23 +182,42 @@ def test_update_with_from_state_is_compare_and_set(client, create):
         "Image status transition from queued")
 
 
-def test_update_rules_for_owner_visibility_and_strangers(client, create):
-    private = create()
-    public = create(as_=ADMIN, is_public=True, owner="alice")
-    url = "/images/" + private["id"]
+def test_only_admins_change_the_owner(client, create):
+    url = "/images/" + create()["id"]
     assert client.put(url, headers=ALICE, json={"image": {"owner": "bob"}}
                       ).get_json()["image"]["owner"] == "alice"
-    assert client.put(url, headers=ALICE, json={"image": {"is_public": True}}
-                      ).status_code == 403
     assert client.put(url, headers=ADMIN, json={"image": {"owner": "bob"}}
                       ).get_json()["image"]["owner"] == "bob"
+    # Now bob's, and not shared with alice: she no longer sees it.
     assert client.put(url, headers=ALICE, json={"image": {"name": "x"}}
                       ).status_code == 404
-    assert client.put("/images/" + public["id"], headers=BOB,
-                      json={"image": {"name": "x"}}).status_code == 403
-    unpublished = client.put("/images/" + public["id"], headers=ALICE,
+
+
+def test_update_of_a_visible_image_is_the_apis_decision(client, create):
+    # modify_image and publicize_image are enforced by glance-api.
+    mine = create()
+    published = client.put("/images/" + mine["id"], headers=ALICE,
+                           json={"image": {"is_public": True}})
+    assert published.status_code == 200
+    assert published.get_json()["image"]["visibility"] == "public"
+    renamed = client.put("/images/" + mine["id"], headers=BOB,
+                         json={"image": {"name": "bobs-name"}})
+    assert renamed.status_code == 200
+    assert renamed.get_json()["image"]["name"] == "bobs-name"
+    assert renamed.get_json()["image"]["owner"] == "alice"
+    unpublished = client.put("/images/" + mine["id"], headers=ALICE,
                              json={"image": {"is_public": False}})
     assert unpublished.get_json()["image"]["visibility"] == "shared"
+
+
+def test_update_of_an_image_the_caller_cannot_see_is_404(client, create):
+    hidden = create()
+    for caller in (BOB, NOBODY):
+        response = client.put("/images/" + hidden["id"], headers=caller,
+                              json={"image": {"name": "x"}})
+        assert response.status_code == 404
+    shown = client.get("/images/" + hidden["id"], headers=ALICE).get_json()["image"]
+    assert shown["name"] == hidden["name"]
 
 
 def test_update_of_deleted_image_is_403_for_admins_404_for_others(client, create):
@@ -238,7 +260,7 @@ def test_delete_soft_deletes_and_returns_locations(client, create):
 
 
 def test_delete_pending_keeps_locations_for_the_scrubber(client, create):
-    image = create(locations=[{"url": "file:///a"}])
+    image = create(status="active", locations=[{"url": "file:///a"}])
     deleted = client.delete("/images/%s?status=pending_delete" % image["id"],
                             headers=ALICE).get_json()["image"]
     assert deleted["status"] == "pending_delete"
@@ -249,15 +271,23 @@ def test_delete_pending_keeps_locations_for_the_scrubber(client, create):
     assert again.status_code == 403
 
 
-def test_delete_refuses_protected_images_and_strangers(client, create):
+def test_delete_refuses_protected_images_and_hides_invisible_ones(client, create):
     protected = create(protected=True)
     response = client.delete("/images/" + protected["id"], headers=ADMIN)
     assert response.status_code == 403
     assert response.get_json()["message"] == "Image is protected"
-    assert client.delete("/images/" + create()["id"], headers=BOB).status_code == 404
-    public = create(as_=ADMIN, is_public=True)
-    assert client.delete("/images/" + public["id"], headers=BOB).status_code == 403
-    assert client.delete("/images/" + public["id"], headers=NOBODY).status_code == 403
+    hidden = create()
+    assert client.delete("/images/" + hidden["id"], headers=BOB).status_code == 404
+    assert client.get("/images/" + hidden["id"], headers=ALICE).status_code == 200
+
+
+def test_delete_of_a_visible_image_is_the_apis_decision(client, create):
+    # delete_image is enforced by glance-api before it calls.
+    for caller in (BOB, NOBODY):
+        public = create(as_=ADMIN, is_public=True)
+        response = client.delete("/images/" + public["id"], headers=caller)
+        assert response.status_code == 200
+        assert response.get_json()["image"]["status"] == "deleted"
 
 
 def test_errors_are_plain_text_without_a_json_accept(client):
