@@ -18,7 +18,7 @@ from glance_api import registry_client
 from glance_api import versions
 from glance_api.data.upload import StoreFailed
 from glance_api.exceptions import ApiError
-from glance_common.errors import error_response
+from glance_common import errors as bodies
 from glance_store import exceptions as store_exc
 
 LOG = logging.getLogger(__name__)
@@ -67,6 +67,13 @@ def _store_error(exc: store_exc.GlanceStoreError, message: str) -> flask.Respons
     if code >= 500:
         LOG.error("Store failure: %s", exc)
     return error_response(code, message)
+
+
+def error_response(code: int, message: str, headers=None) -> flask.Response:
+    """The error in the style of the API version the request speaks."""
+    path = flask.request.path
+    style = bodies.V2 if path == "/v2" or path.startswith("/v2") else bodies.V1
+    return bodies.error_response(code, message, headers, style)
 
 
 def _status(table: list, exc: Exception) -> int:

@@ -48,3 +48,11 @@ class TooLarge(ApiError):
 
 class ServiceUnavailable(ApiError):
     code = 503
+
+
+class UnsupportedMediaType(ApiError):
+    code = 415
+
+
+class RangeNotSatisfiable(ApiError):
+    code = 416
