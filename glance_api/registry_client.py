@@ -5,6 +5,13 @@ little: ``urllib3.HTTPConnectionPool`` keeps connections alive (idle ones
 checked with a zero-timeout poll before reuse, ``TCP_NODELAY`` set) without
 a general-purpose session's per-call work.
 
+Measured against the hand-written http.client pool it replaced (GET of one
+image from a real registry, 2,000 calls a round, rounds alternated, this
+2-core machine): urllib3 costs about 200 us more client CPU per call (user
+time 295 -> 450-570 us) and 0-0.4 ms more wall time (1.9-2.0 -> 1.9-2.4
+ms). That is the price of its header dict, response wrapper and retry
+bookkeeping; it buys a maintained pool, retries and TLS handling.
+
 A failed call raises one of the classes below, translated once in
 ``_request``; ``glance_api.errors`` alone says what each means to a client.
 Connecting is retried (a call that never connected changed nothing). A call
@@ -251,6 +258,10 @@ class RegistryClient:
     def close(self) -> None:
         """Close the pooled connections."""
         self.pool.close()
+
+    def metadefs(self, ctx, method: str, path: str, json=None, params=None):
+        """A call to the registry's /metadefs API (path below /metadefs)."""
+        return self._request(ctx, method, "/metadefs" + path, json=json, params=params)
 
 
 class ServiceTokenAuth:
