@@ -6,6 +6,7 @@ import flask
 
 from glance_api import image_rules
 from glance_api import payloads
+from glance_api import policy
 from glance_api.exceptions import BadRequest
 from glance_api.services import services
 from glance_api.v1 import rules
@@ -17,12 +18,13 @@ def _ctx():
     return flask.g.context
 
 
-def _sharable(image_id: str) -> list[dict]:
-    """The image's members, once the caller is known to be allowed to change them."""
+def _sharable(image_id: str, *actions: str) -> list[dict]:
+    """The image's members, once the caller is known to be allowed ``actions``."""
     registry = services().registry
     image = image_rules.get_visible(registry, _ctx(), image_id)
     current = registry.members(_ctx(), image_id)
-    rules.check_sharable(_ctx(), image, current)
+    for action in actions:
+        rules.check_sharable(_ctx(), services(), action, image, current)
     return current
 
 
@@ -72,15 +74,17 @@ def _notify_changes(image_id: str, before: list[dict]) -> None:
 
 @bp.get("/v1/images/<image_id>/members")
 def index(image_id):
-    services().policy.enforce(_ctx(), "get_members")
-    members = services().registry.members(_ctx(), image_id)
+    registry = services().registry
+    image = image_rules.get_visible(registry, _ctx(), image_id)
+    members = registry.members(_ctx(), image_id)
+    services().policy.enforce(_ctx(), "get_members",
+                              policy.member_target(image, _ctx(), members))
     return {"members": [{"member_id": m["member_id"], "can_share": m["can_share"]}
                         for m in members]}
 
 
 @bp.put("/v1/images/<image_id>/members/<member>")
 def add(image_id, member):
-    services().policy.enforce(_ctx(), "add_member")
     body = _json_body("member")
     can_share = None
     if body is not None:
@@ -89,7 +93,7 @@ def add(image_id, member):
             raise BadRequest("can_share must be true or false.")
         can_share = value
     registry = services().registry
-    current = _sharable(image_id)
+    current = _sharable(image_id, "add_member")
     if not any(m["member_id"] == member for m in current):
         _check_member_quota(len(current) + 1)
     registry.add_member(_ctx(), image_id, member, can_share)
@@ -100,7 +104,6 @@ def add(image_id, member):
 
 @bp.put("/v1/images/<image_id>/members")
 def replace(image_id):
-    services().policy.enforce(_ctx(), "modify_member")
     body = _json_body("memberships")
     if body is None or not isinstance(body["memberships"], list):
         raise BadRequest("The request body must be {\"memberships\": [...]}.")
@@ -109,7 +112,9 @@ def replace(image_id):
             raise BadRequest("Each membership needs a member_id string.")
     _check_member_quota(len(body["memberships"]))
     registry = services().registry
-    before = _sharable(image_id)
+    # Replacing the list adds and removes members (v2's modify_member is
+    # something else: a member's own answer to a share).
+    before = _sharable(image_id, "add_member", "delete_member")
     registry.replace_members(_ctx(), image_id, body["memberships"])
     if _wants_member_events():
         _notify_changes(image_id, before)
@@ -118,9 +123,8 @@ def replace(image_id):
 
 @bp.delete("/v1/images/<image_id>/members/<member>")
 def remove(image_id, member):
-    services().policy.enforce(_ctx(), "delete_member")
     registry = services().registry
-    before = _sharable(image_id)
+    before = _sharable(image_id, "delete_member")
     registry.delete_member(_ctx(), image_id, member)
     if _wants_member_events():
         _notify_changes(image_id, before)
@@ -129,7 +133,10 @@ def remove(image_id, member):
 
 @bp.get("/v1/shared-images/<member>")
 def shared(member):
-    services().policy.enforce(_ctx(), "get_members")
+    # The registry shows a non-admin only its own memberships or its own
+    # images' members; the target says exactly that.
+    services().policy.enforce(_ctx(), "get_members",
+                              {"owner": _ctx().project_id, "member_id": member})
     images = services().registry.shared_images(_ctx(), member)
     return {"shared_images": [{"image_id": i["image_id"], "can_share": i["can_share"]}
                               for i in images]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from glance_api import image_rules
+from glance_api import policy
 from glance_api.exceptions import BadRequest
 from glance_api.exceptions import Conflict
 from glance_api.exceptions import Forbidden
@@ -52,7 +53,8 @@ def declared_size(meta: ImageMeta, body: Body, image: dict | None = None) -> int
     return None
 
 
-def _check_common(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Body) -> None:
+def _check_common(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Body,
+                  target: dict) -> None:
     image_rules.check_formats(meta.fields)
     cap = svc.conf.image_size_cap
     size = declared_size(meta, body)
@@ -67,7 +69,7 @@ def _check_common(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Bod
     if sum(sources) > 1:
         raise BadRequest("It's invalid to provide multiple image sources.")
     if body.present:
-        svc.policy.enforce(ctx, "upload_image")
+        svc.policy.enforce(ctx, "upload_image", target)
         if body.content_type != OCTET_STREAM:
             raise BadRequest("Image data must be sent as application/octet-stream, "
                              "not %s." % body.content_type)
@@ -86,8 +88,9 @@ def _live_properties(properties: dict) -> int:
 
 def check_create(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Body) -> None:
     """Every check of spec 4.4 that needs no bytes; raises the client's error."""
-    svc.policy.enforce(ctx, "add_image")
-    _check_common(ctx, svc, meta, body)
+    target = policy.new_image_target(ctx)
+    svc.policy.enforce(ctx, "add_image", target)
+    _check_common(ctx, svc, meta, body, target)
     if meta.fields.get("status") not in (None, "queued"):
         raise Forbidden("Forbidden to modify 'status' of image.")
     image_rules.check_property_quota(svc.conf.image_property_quota,
@@ -122,7 +125,7 @@ def check_update(ctx: RequestContext, svc: Services, image: dict, meta: ImageMet
     svc.policy.enforce(ctx, "modify_image", image)
     if image.get("deleted") or image["status"] in ("deleted", "pending_delete"):
         raise Forbidden("Forbidden to update deleted image.")
-    _check_common(ctx, svc, meta, body)
+    _check_common(ctx, svc, meta, body, image)
     fields = _checked_fields(ctx, image, meta)
     if body.present and image["status"] != "queued":
         raise Conflict("Cannot upload to an unqueued image")
@@ -167,10 +170,11 @@ def _checked_fields(ctx: RequestContext, image: dict, meta: ImageMeta) -> dict:
     return fields
 
 
-def check_sharable(ctx: RequestContext, image: dict, members: list[dict]) -> None:
-    """v1 sharing: the owner, an admin, or a member given can_share may change members."""
-    if ctx.is_admin or (ctx.project_id and image.get("owner") == ctx.project_id):
-        return
+def check_sharable(ctx: RequestContext, svc: Services, action: str, image: dict,
+                   members: list[dict]) -> None:
+    """v1 sharing: what policy allows ``action`` (the owner or an admin by
+    default), or a member given can_share, a v1-only privilege (spec v2 16)."""
     if any(m["member_id"] == ctx.project_id and m.get("can_share") for m in members):
         return
-    raise Forbidden("No permission to share that image")
+    if not svc.policy.check(ctx, action, image):
+        raise Forbidden("No permission to share that image")

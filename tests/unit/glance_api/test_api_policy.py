@@ -53,11 +53,39 @@ def test_only_admins_publicize_and_manage_the_cache(rules):
         assert not rules.check(ALICE, action, ALICES)
 
 
-@pytest.mark.parametrize("action", ["get_image", "get_images", "download_image",
-                                    "add_image", "upload_image", "add_member",
-                                    "get_members", "delete_member"])
-def test_reading_creating_and_sharing_are_open_visibility_decides(rules, action):
+READER = RequestContext.build("carol", "tenant-c", ["reader"])
+
+
+@pytest.mark.parametrize("action", ["get_image", "get_images", "download_image"])
+def test_reading_any_image_one_can_see_is_allowed_visibility_decides(rules, action):
     assert rules.check(BOB, action, ALICES)
+
+
+@pytest.mark.parametrize("action", ["add_image", "upload_image", "add_member",
+                                    "delete_member", "deactivate", "reactivate",
+                                    "communitize_image"])
+def test_writing_is_for_the_owning_projects_members_and_admins(rules, action):
+    assert rules.check(ALICE, action, ALICES)
+    assert rules.check(ADMIN, action, ALICES)
+    assert not rules.check(BOB, action, ALICES)
+
+
+@pytest.mark.parametrize("action", ["add_image", "modify_image", "delete_image",
+                                    "upload_image", "download_image"])
+def test_a_reader_reads_and_never_writes(rules, action):
+    own = {"id": "i3", "owner": "tenant-c", "visibility": "private"}
+    assert rules.check(READER, "get_image", own)
+    assert rules.check(READER, "get_images")
+    assert not rules.check(READER, action, own)
+
+
+def test_members_are_listed_by_the_owner_or_the_member_and_answered_by_the_member(rules):
+    shared_with_bob = dict(ALICES, member_id="tenant-b")
+    assert rules.check(ALICE, "get_members", ALICES)
+    assert rules.check(BOB, "get_members", shared_with_bob)
+    assert not rules.check(BOB, "get_members", ALICES)
+    assert rules.check(BOB, "modify_member", shared_with_bob)
+    assert not rules.check(ALICE, "modify_member", shared_with_bob)
 
 
 def test_an_unknown_rule_name_is_a_bug_not_a_permission(rules):
