@@ -26,13 +26,13 @@ from typing import Any
 import peewee
 
 from glance_common.context import RequestContext
+from glance_common.timestamps import utcnow
 from glance_registry import status, templates, visibility
 from glance_registry.db import database
 from glance_registry.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance_registry.models import (Image, ImageLocation, ImageMember,
                                     ImageProperty, ImageTag)
 from glance_registry.serializers import Children, full
-from glance_registry.timestamps import utcnow
 from glance_registry.validation import (ImageChanges, check_formats,
                                         is_uuid_like, normalize_id, parse_image)
 
@@ -67,12 +67,11 @@ def find_image(ctx: RequestContext, image_id: str) -> Image:
     """The image if ``ctx`` may see it (deleted ones: admins only), else NotFound."""
     if not is_uuid_like(image_id):
         raise NotFound("No image found with ID %s" % image_id)
-    project = templates.Slot("project") if ctx.project_id else None
-    lookup = RequestContext.build(None, project, ctx.roles)
+    viewer = visibility.Viewer.of(ctx)
     sql, params = templates.bind(
-        ("find_image", ctx.is_admin, bool(ctx.project_id)),
+        ("find_image", viewer.shape),
         lambda: Image.select().where(Image.id == templates.Slot("id"),
-                                     visibility.visible(lookup)),
+                                     visibility.visible(viewer)),
         {"id": normalize_id(image_id), "project": ctx.project_id})
     image = next(iter(Image.raw(sql, *params)), None)
     if image is None or (image.deleted and not ctx.is_admin):

@@ -1,22 +1,28 @@
 """Image sharing: listing and changing an image's members.
 
-Anyone who sees an image may list its members; who may change them is
-decided by glance-api before it calls these (see ``images``).
+Anyone who sees an image may list its members; who may change them (and,
+in v2, whether the image is shared) is decided by glance-api before it
+calls these (see ``images``). v1 adds members with a ``can_share`` flag and
+makes a private image shared; v2 adds them with can_share false and leaves
+the visibility alone, and a member accepts or rejects (``status``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import peewee
+
 from glance_common.context import RequestContext
+from glance_common.timestamps import utcnow
 from glance_registry.db import database
-from glance_registry.errors import BadRequest, NotFound, Unauthenticated
+from glance_registry.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from glance_registry.images import find_image
 from glance_registry.models import Image, ImageMember
 from glance_registry.serializers import member as member_json
-from glance_registry.timestamps import utcnow
 
 _KEEP = object()  # "can_share not given": keep the existing value
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
 
 def list_members(ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
@@ -71,6 +77,65 @@ def remove_member(ctx: RequestContext, image_id: str, member: str) -> None:
         raise NotFound("Membership could not be found.")
 
 
+def create_member(ctx: RequestContext, image_id: str, body: Any) -> dict[str, Any]:
+    """v2: add ``body["member_id"]`` as a pending member; Conflict when it is one."""
+    if not isinstance(body, dict):
+        raise BadRequest('Expected {"member_id": "<project>"}.')
+    member = body.get("member_id")
+    _check_member_id(member)
+    now = utcnow()
+    try:
+        with database.atomic():
+            image = _image_for_member_change(ctx, image_id)
+            row = _row(image.id, member, live=False)
+            if row is not None and not row.deleted:
+                raise _duplicate(member, image.id)
+            if row is None:
+                ImageMember.insert(image=image.id, member=member, can_share=False,
+                                   status="pending", created_at=now,
+                                   updated_at=now).execute()
+            elif not (ImageMember.update(deleted=False, deleted_at=None,
+                                         status="pending", can_share=False,
+                                         created_at=now, updated_at=now)
+                      .where(ImageMember.id == row.id,
+                             ImageMember.deleted == True)  # noqa: E712
+                      .execute()):
+                raise _duplicate(member, image.id)  # revived meanwhile
+    except peewee.IntegrityError as exc:  # added meanwhile
+        raise _duplicate(member, image_id) from exc
+    return member_json(_row(image.id, member))
+
+
+def get_member(ctx: RequestContext, image_id: str, member: str) -> dict[str, Any]:
+    """One live member of an image the caller sees; NotFound otherwise."""
+    image = _find_live(ctx, image_id)
+    row = _row(image.id, member)
+    if row is None:
+        raise _not_a_member(member, image.id)
+    return member_json(row)
+
+
+def set_member_status(ctx: RequestContext, image_id: str, member: str,
+                      body: Any) -> dict[str, Any]:
+    """v2: set a member's status (pending, accepted, rejected)."""
+    if not isinstance(body, dict) or "status" not in body:
+        raise BadRequest("Status not specified")
+    wanted = body["status"]
+    if wanted not in MEMBER_STATUSES:
+        raise BadRequest('Status must be "pending", "accepted" or "rejected".')
+    now = utcnow()
+    with database.atomic():
+        image = _image_for_member_change(ctx, image_id)
+        changed = (ImageMember.update(status=wanted, updated_at=now)
+                   .where(ImageMember.image == image.id,
+                          ImageMember.member == member,
+                          ImageMember.deleted == False)  # noqa: E712
+                   .execute())
+        if not changed:
+            raise _not_a_member(member, image.id)
+        return member_json(_row(image.id, member))
+
+
 def shared_images(ctx: RequestContext, member: str) -> list[dict[str, Any]]:
     """Memberships of ``member``; non-admins see only their own or their images'."""
     query = (ImageMember.select(ImageMember.image, ImageMember.can_share)
@@ -103,6 +168,24 @@ def _find_live(ctx: RequestContext, image_id: str) -> Image:
     if image.deleted:
         raise NotFound("No image found with ID %s" % image_id)
     return image
+
+
+def _row(image_id: str, member: str, live: bool = True) -> ImageMember | None:
+    """The membership row (live only, unless ``live`` is False)."""
+    query = ImageMember.select().where(ImageMember.image == image_id,
+                                       ImageMember.member == member)
+    if live:
+        query = query.where(ImageMember.deleted == False)  # noqa: E712
+    return query.first()
+
+
+def _duplicate(member: str, image_id: str) -> Conflict:
+    return Conflict("Member %s is duplicated for image %s" % (member, image_id))
+
+
+def _not_a_member(member: str, image_id: str) -> NotFound:
+    return NotFound("%s not found in the member list of the image %s."
+                    % (member, image_id))
 
 
 def _share(image: Image, now) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import peewee
 
+from glance_common.timestamps import utcnow
 from glance_registry.db import database
-from glance_registry.timestamps import utcnow
 
 
 class BaseModel(peewee.Model):

@@ -7,8 +7,8 @@ import datetime
 
 import peewee
 
+from glance_common.timestamps import utcnow
 from glance_registry.models import CHILD_MODELS, Image
-from glance_registry.timestamps import utcnow
 
 
 @dataclasses.dataclass(frozen=True)

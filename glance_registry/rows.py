@@ -44,5 +44,5 @@ def select_images(sql: str, params: list) -> list[ImageRow]:
             for i, python_value in convert:
                 if values[i] is not None:
                     values[i] = python_value(values[i])
-        rows.append(ImageRow(dict(zip(names, values))))
+        rows.append(ImageRow(dict(zip(names, values, strict=True))))
     return rows

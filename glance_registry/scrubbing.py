@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from glance_common.context import RequestContext
+from glance_common.timestamps import utcnow
 from glance_registry import status
 from glance_registry.db import database
 from glance_registry.errors import Conflict, Forbidden, NotFound
 from glance_registry.images import load, show
 from glance_registry.models import (Image, ImageLocation, ImageMember,
                                     ImageProperty, ImageTag)
-from glance_registry.timestamps import utcnow
 from glance_registry.validation import is_uuid_like, normalize_id
 
 

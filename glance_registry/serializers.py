@@ -6,8 +6,8 @@ import dataclasses
 import json
 from typing import Any, Iterable
 
+from glance_common.timestamps import to_json
 from glance_registry.models import Image, ImageLocation, ImageMember
-from glance_registry.timestamps import to_json
 
 
 @dataclasses.dataclass
@@ -68,6 +68,7 @@ def location(loc: ImageLocation) -> dict[str, Any]:
 
 def member(row: ImageMember) -> dict[str, Any]:
     """One membership of an image."""
-    return {"member_id": row.member, "can_share": bool(row.can_share),
+    return {"image_id": row.image_id, "member_id": row.member,
+            "can_share": bool(row.can_share),
             "status": row.status, "created_at": to_json(row.created_at),
             "updated_at": to_json(row.updated_at)}

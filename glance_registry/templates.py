@@ -22,6 +22,11 @@ class Slot(str):
     """A placeholder value; the real value is bound per call."""
 
 
+# Shapes are few in practice, but callers choose some of them (how many
+# values a repeated filter has), so the cache is capped; a shape beyond
+# the cap is built on every call instead of growing memory without end.
+MAX_TEMPLATES = 2000
+
 _cache: dict[Hashable, tuple[str, list]] = {}
 _lock = threading.Lock()
 
@@ -36,9 +41,10 @@ def bind(key: Hashable, build: Callable[[], peewee.Query],
     full_key = (type(database.obj), key)
     template = _cache.get(full_key)
     if template is None:
-        sql, params = build().sql()
-        with _lock:
-            template = _cache.setdefault(full_key, (sql, params))
+        template = build().sql()
+        if len(_cache) < MAX_TEMPLATES:
+            with _lock:
+                template = _cache.setdefault(full_key, template)
     sql, params = template
     return sql, [values[p] if isinstance(p, Slot) else p for p in params]
 

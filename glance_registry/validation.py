@@ -7,13 +7,14 @@ import re
 import uuid
 from typing import Any
 
+from glance_common import formats
 from glance_registry.errors import BadRequest
 from glance_registry.status import STATUSES
 
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2",
-                "vdi", "iso", "ploop")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker")
-AMAZON_FORMATS = ("ami", "ari", "aki")
+DISK_FORMATS = formats.DISK_FORMATS
+# v2 also accepts "compressed" (Glance added it after v1); glance-api's v1
+# refuses it before calling, through the shared list, which stays v1's.
+CONTAINER_FORMATS = tuple(dict.fromkeys(formats.CONTAINER_FORMATS + ("compressed",)))
 VISIBILITIES = ("public", "private", "shared", "community")
 LOCATION_STATUSES = ("active", "pending_delete", "deleted")
 
@@ -99,18 +100,11 @@ def parse_image(body: Any, creating: bool) -> ImageChanges:
 
 def check_formats(disk_format: str | None, container_format: str | None
                   ) -> tuple[str | None, str | None]:
-    """Apply the Amazon rule: ami/ari/aki formats come in equal pairs."""
-    if disk_format in AMAZON_FORMATS or container_format in AMAZON_FORMATS:
-        if disk_format is None:
-            disk_format = container_format
-        elif container_format is None:
-            container_format = disk_format
-        if disk_format != container_format:
-            raise BadRequest(
-                "Invalid mix of disk and container formats. When setting a "
-                "disk or container format to one of 'aki', 'ari', or 'ami', "
-                "the container and disk formats must match.")
-    return disk_format, container_format
+    """Apply the Amazon rule (``formats.pair_amazon``); BadRequest on a mismatch."""
+    try:
+        return formats.pair_amazon(disk_format, container_format)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 def _scalar(key: str, value: Any) -> Any:

@@ -24,29 +24,58 @@ insertion order). Brief JSON: ``id, name, disk_format, container_format,
 size, checksum``. ``size`` is null until the api sets it.
 
 ``GET /images`` (brief), ``GET /images/detail`` (full) -> 200 {"images": [...]}
-    Filters: name, status, container_format, disk_format (exact); min_ram,
-    min_disk (exact ints); size_min, size_max; changes-since (updated_at
-    later; then deleted and killed images are listed too); updated_before
-    (updated_at earlier); protected (true/false/1/0); property-<k>=<v>
-    (ANDed, key case-insensitive). Admins only: is_public (absent/True: what
-    a non-admin of the admin's project sees; False: every non-public image;
-    None: every image) and deleted=true (deleted images). Otherwise deleted
-    and killed images are not listed; community images are never listed.
+    A v1 list unless ``member_status`` is given, which asks for a v2 list.
+    Bad values -> 400 naming the filter.
+    Filters of both (ANDed): name, status, container_format, disk_format,
+    id, owner, checksum, os_hash_value, min_ram, min_disk (exact; each
+    repeatable, several values = any of them; ids in any case); size_min,
+    size_max (inclusive); protected (true/false/1/0); os_hidden
+    (true/false/1/0; v2 lists default to false, so hidden images are left
+    out unless os_hidden=true, which lists only hidden ones; v1 lists them
+    all); tag (repeatable; the image has every one; case-sensitive);
+    created_at_OP, updated_at_OP with OP gt, gte, lt, lte, eq, neq (ISO
+    8601 time, zone optional, UTC assumed; repeatable); updated_before
+    (updated_at earlier); property-<k>=<v> (key case-insensitive, value
+    exact) and prop-<k>=<v> (key and value exact); all repeatable, ANDed.
+    v1 only (400 with member_status): changes-since (updated_at later; then
+    deleted and killed images are listed too); admins: is_public (absent/
+    True: what a non-admin of the admin's project sees; False: every
+    non-public image; None: every image) and deleted=true (deleted images).
+    v1 lists: non-admins see their project's images (any visibility),
+    public ones, and shared ones their project is a member of in any
+    member status; other projects' community images are not listed;
+    deleted and killed images neither (but see changes-since, deleted).
+    v2 lists (spec v2 4.3): member_status (accepted, pending, rejected,
+    all) and visibility (public, private, shared, community, all; 400
+    without member_status). Non-admins: their project's images (any
+    visibility), public ones, and shared ones whose membership of their
+    project has status member_status (all: any); visibility=X keeps those of
+    visibility X (shared: their own shared images too), and community or
+    all add other projects' community images. Without a project: public
+    (community or all: and community) images. Admins: every image but other
+    projects' community images; visibility=X: every image of visibility X,
+    all: every image. Deleted and killed images are never in a v2 list.
     Paging: limit (default limit_param_default, capped at api_limit_max),
     marker (400 "Invalid marker format" / "Invalid marker. Image could not be
-    found."), sort_key (name status container_format disk_format size id
-    created_at updated_at; default created_at), sort_dir (asc/desc, default
-    desc). Order: sort_key, created_at, id, all in sort_dir; null names and
-    formats sort as '', null sizes as -1. Bad values -> 400 naming the filter.
+    found."; v1: an image the list could hold; v2: any live image the caller
+    sees). Sorting: sort=key:dir (repeatable or comma-separated; dir asc or
+    desc, default desc; a repeated key counts once), or v1's sort_key
+    (default created_at) and sort_dir (asc/desc, default desc); both at
+    once -> 400. Keys: name status container_format disk_format size id
+    created_at updated_at. Order: the keys, then created_at and id (those not
+    given) in the first key's direction, so paging by marker is stable;
+    null names and formats sort as '', null sizes as -1.
 ``GET /images/{id}`` -> 200 {"image": full}; 404 unknown, malformed or
     invisible; deleted images are shown to admins only.
 ``POST /images`` {"image": {...}} -> 201 {"image": full}
-    Fields: id, name, disk_format, container_format, size, virtual_size,
+    Fields: id, name, disk_format, container_format (Glance's lists, v2's
+    "compressed" included; ami/ari/aki pair up), size, virtual_size,
     min_disk, min_ram, checksum, os_hash_algo, os_hash_value, status (default
     queued), visibility or is_public (true -> public; otherwise shared),
     protected, os_hidden, owner (admins only; else the caller's project),
     properties {str: str} (on PUT a null value removes that property), tags
-    [str] (PUT: replaces), locations [{url, metadata?, status?}].
+    [str] (case-sensitive, 1-255 characters; PUT: replaces the list),
+    locations [{url, metadata?, status?}].
     Unknown fields or wrong types, or status deleted/pending_delete -> 400;
     duplicate id (deleted ones too) -> 409.
 ``PUT /images/{id}`` {"image": {...}, "from_state": s|null, "purge_props": bool}
@@ -65,13 +94,29 @@ size, checksum``. ``size`` is null until the api sets it.
     Protected -> 403; pending_delete -> 403; deleted or invisible -> 404;
     a move the status machine refuses (e.g. saving -> pending_delete) or a
     concurrent status change -> 409.
-``GET /images/{id}/members`` -> 200 {"members": [{member_id, can_share,
-    status, created_at, updated_at}]}
+Member JSON (row): ``image_id, member_id, can_share, status (pending,
+accepted, rejected), created_at, updated_at``.
+``GET /images/{id}/members`` -> 200 {"members": [row, ...]} (live members)
+``GET /images/{id}/members/{member}`` -> 200 {"member": row}; 404 "M not found
+    in the member list of the image I." when not a live member.
 ``PUT /images/{id}/members/{member}`` [{"member": {"can_share": b}}] -> 204
+    v1 add or update: a new member is pending with can_share as given
+    (default false); an existing one keeps its status (and its can_share
+    when the body gives none).
 ``PUT /images/{id}/members`` {"memberships": [{member_id, can_share?}]} -> 204
+    v1: the live members become exactly these.
 ``DELETE /images/{id}/members/{member}`` -> 204; 404 not a member.
-    Changing members: no project and not admin -> 401; invisible or deleted
-    -> 404. Sharing a private image makes it shared.
+``POST /images/{id}/members`` {"member_id": m} -> 201 {"member": row}
+    v2 add: status pending, can_share false; 409 "Member M is duplicated for
+    image I" when m is a live member (a removed one is added afresh); 400
+    without a member_id string of 1 to 255 characters. The visibility is
+    left alone: the api refuses images that are not shared.
+``PUT /images/{id}/members/{member}/status`` {"status": s} -> 200 {"member": row}
+    v2: s is pending, accepted or rejected (400 otherwise or when absent);
+    404 when m is not a live member. updated_at changes.
+    Reading members: invisible or deleted image -> 404. Changing members
+    (every PUT, POST, DELETE): no project and not admin -> 401; invisible
+    or deleted image -> 404. v1 sharing of a private image makes it shared.
 ``GET /shared-images/{member}`` -> 200 {"shared_images": [{image_id, can_share}]}
 ``PUT /images/{id}/reservation`` {"at_least": n, "wanted": n, "quota": n}
     -> 200 {"reserved", "usage", "quota"}: hold bytes for a saving image

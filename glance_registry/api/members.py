@@ -21,6 +21,19 @@ def blueprint() -> flask.Blueprint:
         members.replace_members(context(), image_id, json_body())
         return "", 204
 
+    @bp.post("/images/<image_id>/members")
+    def create(image_id):
+        return {"member": members.create_member(context(), image_id, json_body())}, 201
+
+    @bp.get("/images/<image_id>/members/<member>")
+    def show(image_id, member):
+        return {"member": members.get_member(context(), image_id, member)}
+
+    @bp.put("/images/<image_id>/members/<member>/status")
+    def set_status(image_id, member):
+        return {"member": members.set_member_status(context(), image_id, member,
+                                                    json_body())}
+
     @bp.put("/images/<image_id>/members/<member>")
     def add(image_id, member):
         members.add_member(context(), image_id, member, json_body(required=False))

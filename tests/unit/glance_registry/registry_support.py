@@ -43,7 +43,7 @@ def bulk_images(rows: list[dict]) -> None:
 
     from glance_registry.db import database
     from glance_registry.models import Image
-    from glance_registry.timestamps import utcnow
+    from glance_common.timestamps import utcnow
 
     now = utcnow()
     full_rows = []

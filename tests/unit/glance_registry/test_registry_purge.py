@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 
+from glance_common.timestamps import utcnow
 from glance_registry import manage
 from glance_registry.db import database
 from glance_registry.models import Image, ImageLocation, ImageMember, ImageProperty, ImageTag
 from glance_registry.purge import purge
-from glance_registry.timestamps import utcnow
 from registry_support import ALICE
 from tests.daemons import write_config
 
