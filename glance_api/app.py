@@ -9,6 +9,12 @@ from glance_api import auth, errors, forwarded, health, versions
 from glance_api.registry_client import RegistryClient
 from glance_api.services import EXTENSION, Services
 from glance_api.v1 import images, members
+from glance_api.v2 import image_data as v2_image_data
+from glance_api.v2 import images as v2_images
+from glance_api.v2 import members as v2_members
+from glance_api.v2 import schema_routes as v2_schemas
+from glance_api.v2 import tags as v2_tags
+from glance_api.v2 import metadefs
 from glance_common import access_log, request_id
 
 
@@ -26,10 +32,14 @@ def create_app(conf, registry: RegistryClient | None = None,
     access_log.install(app)
     auth.install(app, conf)
     errors.install(app)
-    app.wsgi_app = forwarded.middleware(
-        app.wsgi_app, forwarded.parse_networks(conf.trusted_proxies))
+    app.wsgi_app = versions.aliases(forwarded.middleware(
+        app.wsgi_app, forwarded.parse_networks(conf.trusted_proxies)))
     app.register_blueprint(versions.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(images.bp)
     app.register_blueprint(members.bp)
+    for blueprint in (v2_images.bp, v2_image_data.bp, v2_members.bp, v2_tags.bp,
+                      v2_schemas.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(metadefs.bp)
     return app

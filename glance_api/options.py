@@ -39,8 +39,17 @@ api_opts = [
                help="Most custom properties one image may have (<0: unlimited)."),
     cfg.IntOpt("image_member_quota", default=128,
                help="Most members one image may have (<0: unlimited)."),
+    cfg.IntOpt("image_tag_quota", default=128,
+               help="Most tags one image may have (<0: unlimited)."),
+    cfg.IntOpt("limit_param_default", default=25, min=1,
+               help="Images in one v2 list page when the caller gives no limit."),
+    cfg.IntOpt("api_limit_max", default=1000, min=1,
+               help="Most images in one v2 list page, whatever limit the caller asks."),
     cfg.BoolOpt("show_image_direct_url", default=False,
-                help="Reserved for the v2 API; v1 never shows locations."),
+                help="Show an image's first location as direct_url in v2 image "
+                     "documents (v1 never shows locations). Locations may "
+                     "hold store credentials: leave off unless a trusted "
+                     "consumer (Nova with direct downloads) needs it."),
     cfg.BoolOpt("delayed_delete", default=False,
                 help="Mark deleted images pending_delete and leave their "
                      "bytes to glance-scrubber instead of removing them at once."),

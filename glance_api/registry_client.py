@@ -226,6 +226,23 @@ class RegistryClient:
         self._request(ctx, "DELETE", "/images/%s/members/%s"
                       % (_quote(image_id), _quote(member)))
 
+    def create_member(self, ctx: RequestContext, image_id: str, member: str) -> dict:
+        """Share an image with a project (status pending); Conflict if it already is."""
+        return self._request(ctx, "POST", "/images/%s/members" % _quote(image_id),
+                             json={"member_id": member})["member"]
+
+    def member(self, ctx: RequestContext, image_id: str, member: str) -> dict:
+        """One membership; NotFound when there is none."""
+        return self._request(ctx, "GET", "/images/%s/members/%s"
+                             % (_quote(image_id), _quote(member)))["member"]
+
+    def set_member_status(self, ctx: RequestContext, image_id: str, member: str,
+                          status: str) -> dict:
+        """A member's answer to a share: pending, accepted or rejected."""
+        return self._request(ctx, "PUT", "/images/%s/members/%s/status"
+                             % (_quote(image_id), _quote(member)),
+                             json={"status": status})["member"]
+
     def shared_images(self, ctx: RequestContext, member: str) -> list[dict]:
         """The images shared with ``member``."""
         return self._request(ctx, "GET", "/shared-images/%s" % _quote(member))["shared_images"]

@@ -1,4 +1,5 @@
-"""``glance-manage``: database administration (db sync, db version, db purge)."""
+"""``glance-manage``: database administration (db sync, db version, db purge,
+db load_metadefs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 from oslo_config import cfg
 
-from glance_registry import db, migrations, options, purge
+from glance_registry import db, metadef_files, migrations, options, purge
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     purge_parser.add_argument("--max_rows", "--max-rows", type=int,
                               default=100, dest="max_rows",
                               help="Purge at most this many images per run.")
+    load_parser = actions.add_parser(
+        "load_metadefs", help="Load metadata definitions from JSON files; "
+                              "namespaces already present are left as they are.")
+    load_parser.add_argument("path", nargs="?", default=metadef_files.DEFAULT_DIR,
+                             help="Directory of *.json namespace files.")
+    load_parser.add_argument("--path", dest="path_option", default=None,
+                             help="The directory, as Glance's --path named it.")
+    load_parser.add_argument("--overwrite", action="store_true",
+                             help="Replace namespaces already present by the files.")
     return parser
 
 
@@ -77,6 +87,22 @@ def _run(args: argparse.Namespace, database) -> int:
         print("Purged %d images" % result.images)
         for table, count in result.children.items():
             print("Purged %d rows from %s" % (count, table))
+    elif args.action == "load_metadefs":
+        return _load_metadefs(args)
+    return 0
+
+
+def _load_metadefs(args: argparse.Namespace) -> int:
+    try:
+        result = metadef_files.load_directory(args.path_option or args.path,
+                                              args.overwrite)
+    except metadef_files.LoadError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    for verb, names in (("Loaded", result.loaded), ("Replaced", result.replaced),
+                        ("Skipped (already present)", result.skipped)):
+        for name in names:
+            print("%s namespace %s" % (verb, name))
     return 0
 
 

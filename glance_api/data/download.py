@@ -22,6 +22,7 @@ from typing import Iterable
 from typing import Iterator
 
 from glance_api import image_rules
+from glance_api import payloads
 from glance_api.exceptions import ServiceUnavailable
 from glance_store import ImageData
 
@@ -48,6 +49,23 @@ def open_image(stores, image: dict, offset: int = 0,
             "The stored data of image %s is %d bytes, not %d; refusing to send "
             "a corrupt image." % (image["id"], data.size, image["size"]))
     return data
+
+
+def send_reporter(notifier, ctx, image: dict, destination: str | None) -> OnClose:
+    """What a download body calls when it closes: image.send with the bytes sent.
+
+    It runs after the request has ended, so it gets everything as arguments.
+    A short send is reported as an error, as Glance did.
+    """
+
+    def on_close(bytes_sent: int) -> None:
+        if not notifier.wants("image.send"):
+            return
+        priority = "info" if bytes_sent == (image["size"] or 0) else "error"
+        notifier.notify(ctx, "image.send",
+                        payloads.send(image, ctx, bytes_sent, destination), priority)
+
+    return on_close
 
 
 def response_body(environ: dict, data: ImageData | None, on_close: OnClose):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import flask
 
 from glance_api import image_rules
-from glance_api import payloads
 from glance_api.data import download
 from glance_api.data.body import ClientBody
 from glance_api.data.upload import discard
@@ -75,31 +74,13 @@ def show(image_id):
     svc.policy.enforce(ctx, "download_image", image)
     image_rules.check_downloadable(image)
     data = download.open_image(svc.stores, image)
-    body = download.response_body(flask.request.environ, data,
-                                  _send_notifier(ctx, svc, image))
+    body = download.response_body(flask.request.environ, data, download.send_reporter(
+        svc.notifier, ctx, image, flask.request.remote_addr))
     response = flask.Response(body, mimetype="application/octet-stream",
                               direct_passthrough=True)
     response.headers["Content-Length"] = str(image["size"] or 0)
     _add_image_headers(response, image)
     return response
-
-
-def _send_notifier(ctx: RequestContext, svc: Services, image: dict):
-    """What a download body calls when it closes: image.send with the bytes sent.
-
-    It runs after the request has ended, so it gets everything as arguments.
-    A short send is reported as an error, as Glance did.
-    """
-    notifier, destination = svc.notifier, flask.request.remote_addr
-
-    def on_close(bytes_sent: int) -> None:
-        if not notifier.wants("image.send"):
-            return
-        priority = "info" if bytes_sent == (image["size"] or 0) else "error"
-        notifier.notify(ctx, "image.send",
-                        payloads.send(image, ctx, bytes_sent, destination), priority)
-
-    return on_close
 
 
 @bp.post("/v1/images")

@@ -144,7 +144,7 @@ from __future__ import annotations
 
 import flask
 
-from glance_registry.api import health, images, members, quotas, scrubbing
+from glance_registry.api import health, images, members, metadefs, quotas, scrubbing
 from glance_registry.api.settings import Settings
 
 
@@ -155,3 +155,4 @@ def register(app: flask.Flask, settings: Settings) -> None:
     app.register_blueprint(quotas.blueprint())
     app.register_blueprint(health.blueprint())
     app.register_blueprint(scrubbing.blueprint())
+    app.register_blueprint(metadefs.blueprint(settings))

@@ -32,7 +32,10 @@ def _stored_files(glance) -> list[str]:
 def test_versions_documents(glance):
     root = requests.get(glance.url + "/")
     assert root.status_code == 300
-    assert root.json()["versions"][0]["id"] == "v1.1"
+    listed = {v["id"]: v for v in root.json()["versions"]}
+    assert listed["v1.1"]["status"] == "SUPPORTED"
+    assert listed["v1.1"]["links"][0]["href"] == glance.url + "/v1/"
+    assert [v for v in listed.values() if v["status"] == "CURRENT"][0]["id"].startswith("v2")
     assert requests.get(glance.url + "/versions").status_code == 200
     unknown = requests.get(glance.url + "/v9/images")
     assert unknown.status_code == 300

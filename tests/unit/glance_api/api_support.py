@@ -106,7 +106,8 @@ class FakeRegistry:
 
     def create(self, ctx, image):
         self._call(ctx, "create", image)
-        fields = dict(image)
+        fields = {"disk_format": None, "container_format": None}
+        fields.update(image)
         fields.setdefault("owner", ctx.project_id)
         return self.add(**fields)
 
@@ -159,6 +160,31 @@ class FakeRegistry:
         self.members_of[image_id] = [
             {"member_id": m["member_id"], "can_share": bool(m.get("can_share")),
              "status": "pending"} for m in memberships]
+
+    def create_member(self, ctx, image_id, member):
+        self._call(ctx, "create_member")
+        rows = self.members_of.setdefault(image_id, [])
+        if any(r["member_id"] == member for r in rows):
+            raise registry_client.Conflict("Member %s is already a member" % member)
+        row = {"member_id": member, "can_share": False, "status": "pending",
+               "created_at": stamp(), "updated_at": stamp()}
+        rows.append(row)
+        return copy.deepcopy(row)
+
+    def member(self, ctx, image_id, member):
+        self._call(ctx, "member")
+        for row in self.members_of.get(image_id, []):
+            if row["member_id"] == member:
+                return copy.deepcopy(row)
+        raise registry_client.NotFound("Membership could not be found.")
+
+    def set_member_status(self, ctx, image_id, member, status):
+        self._call(ctx, "set_member_status")
+        for row in self.members_of.get(image_id, []):
+            if row["member_id"] == member:
+                row.update(status=status, updated_at=stamp())
+                return copy.deepcopy(row)
+        raise registry_client.NotFound("Membership could not be found.")
 
     def delete_member(self, ctx, image_id, member):
         self._call(ctx, "delete_member")
