@@ -40,7 +40,7 @@ class Client:
         self._conn = None
 
     def request(self, method: str, path: str, params: dict | None = None,
-                headers: dict | None = None) -> Response:
+                headers: dict | None = None, body: bytes | None = None) -> Response:
         if params:
             path += "?" + urllib.parse.urlencode(params)
         headers = {"Accept": "application/json", **(headers or {})}
@@ -49,9 +49,9 @@ class Client:
                 self._conn = http.client.HTTPConnection(self._host, self._port,
                                                         timeout=60)
             try:
-                self._conn.request(method, path, headers=headers)
+                self._conn.request(method, path, body=body, headers=headers)
                 resp = self._conn.getresponse()
-                body = resp.read()
+                content = resp.read()
             except (http.client.RemoteDisconnected, ConnectionResetError,
                     BrokenPipeError):
                 # The server closed an idle keep-alive connection; a fresh
@@ -64,7 +64,7 @@ class Client:
             if resp.will_close:
                 self._conn.close()
                 self._conn = None
-            return Response(resp.status, resp.headers, body)
+            return Response(resp.status, resp.headers, content)
         raise AssertionError("unreachable")
 
     def get(self, path, **kw):
@@ -75,6 +75,12 @@ class Client:
 
     def post(self, path, **kw):
         return self.request("POST", path, **kw)
+
+    def post_json(self, path, document, **kw):
+        """POST ``document`` as JSON (the v2 API's create)."""
+        headers = {"Content-Type": "application/json", **kw.pop("headers", {})}
+        return self.request("POST", path, headers=headers,
+                            body=json.dumps(document).encode(), **kw)
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)

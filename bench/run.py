@@ -5,6 +5,9 @@ this machine's own ceilings in the same run.
     python bench/run.py --db postgresql
     python bench/run.py --smoke         # seconds: keeps the benchmark working in CI
 
+Images API v1 and v2 are measured side by side on the same service, images
+and ceilings (v2 rows start with "v2 ").
+
 Prints one table: each figure, the ceiling it is measured against, the ratio,
 and the target it should meet.
 """
@@ -60,6 +63,63 @@ def _pss(groups: dict) -> float:
     return sum(procstat.pss_mib(pids) for pids in groups.values())
 
 
+def _transfer(t: Table, svc: Service, groups: dict, api: str, size: int, label: str,
+              chunked: bool, disk: float, loop: float) -> None:
+    """One upload through ``api`` (v1: POST with the data; v2: POST /v2/images,
+    not timed, then PUT /file) and the download of what it stored, with the
+    api's CPU and the daemons' peak PSS during each; then the image goes."""
+    mode = "chunked" if chunked else "Content-Length"
+    prefix = "" if api == "v1" else "v2 "
+    image_id = None if api == "v1" else transfers.create_v2(svc.url, size)
+    before = {n: procstat.cpu_seconds(p) for n, p in groups.items()}
+    base = _pss(groups)
+    with procstat.PeakSampler(groups) as peak:
+        if api == "v1":
+            seconds, image = transfers.upload(svc.url, size, chunked)
+            image_id = image["id"]
+        else:
+            seconds = transfers.upload_v2(svc.url, image_id, size, chunked)
+    cpu = {n: procstat.cpu_seconds(p) - before[n] for n, p in groups.items()}
+    t.add("%supload %s, %s" % (prefix, label, mode), size / MIB / seconds, "MiB/s", disk,
+          ">= 85 % of disk" if size >= GIB else "")
+    t.add("  api CPU per GiB uploaded", cpu["api"] / (size / GIB), "s")
+    t.add("  peak PSS during upload, above just before",
+          sum(peak.peaks.values()) - base, "MiB", target="<= 5 MiB")
+    if api == "v2":
+        _check_active_v2(svc.url, image_id, size)
+    before = {n: procstat.cpu_seconds(p) for n, p in groups.items()}
+    base = _pss(groups)
+    with procstat.PeakSampler(groups) as peak:
+        seconds, got = transfers.download(
+            svc.url, image_id, path=transfers.V1_DATA if api == "v1" else transfers.V2_FILE)
+    assert got == size, (got, size)
+    cpu = {n: procstat.cpu_seconds(p) - before[n] for n, p in groups.items()}
+    t.add("%sdownload %s (%s upload)" % (prefix, label, mode), size / MIB / seconds, "MiB/s",
+          loop, ">= 50 % of loopback")
+    t.add("  api CPU per GiB downloaded", cpu["api"] / (size / GIB), "s",
+          target="< 0.5 s")
+    t.add("  peak PSS during download, above just before",
+          sum(peak.peaks.values()) - base, "MiB", target="<= 5 MiB")
+    if api == "v1":
+        client.Client(svc.url).delete("/v1/images/" + image_id)
+    else:
+        _delete_v2(svc.url, image_id)
+
+
+def _check_active_v2(url: str, image_id: str, size: int) -> None:
+    """After a v2 upload's 204 the image is active with its size (spec v2 5.1)."""
+    image = client.Client(url).get("/v2/images/" + image_id).json()
+    if image.get("status") != "active" or image.get("size") != size:
+        raise RuntimeError("v2 upload left %s %s, size %s"
+                           % (image_id, image.get("status"), image.get("size")))
+
+
+def _delete_v2(url: str, image_id: str) -> None:
+    resp = client.Client(url).delete("/v2/images/" + image_id)
+    if resp.status_code != 204:
+        raise RuntimeError("DELETE /v2/images/%s -> %d" % (image_id, resp.status_code))
+
+
 def data_path(t: Table, svc: Service, sizes: list[int], smoke: bool) -> None:
     md5, sha = ceilings.hash_rate("md5"), ceilings.hash_rate("sha512")
     t.add("ceiling: md5 on one core", md5, "MiB/s")
@@ -79,30 +139,8 @@ def data_path(t: Table, svc: Service, sizes: list[int], smoke: bool) -> None:
     for size in sizes:
         label = "%d MiB" % (size // MIB) if size < GIB else "%d GiB" % (size // GIB)
         for chunked in (False, True):
-            mode = "chunked" if chunked else "Content-Length"
-            before = {n: procstat.cpu_seconds(p) for n, p in groups.items()}
-            base = _pss(groups)
-            with procstat.PeakSampler(groups) as peak:
-                seconds, image = transfers.upload(svc.url, size, chunked)
-            cpu = {n: procstat.cpu_seconds(p) - before[n] for n, p in groups.items()}
-            t.add("upload %s, %s" % (label, mode), size / MIB / seconds, "MiB/s", disk,
-                  ">= 85 % of disk" if size >= GIB else "")
-            t.add("  api CPU per GiB uploaded", cpu["api"] / (size / GIB), "s")
-            t.add("  peak PSS during upload, above just before",
-                  sum(peak.peaks.values()) - base, "MiB", target="<= 5 MiB")
-            before = {n: procstat.cpu_seconds(p) for n, p in groups.items()}
-            base = _pss(groups)
-            with procstat.PeakSampler(groups) as peak:
-                seconds, got = transfers.download(svc.url, image["id"])
-            assert got == size, (got, size)
-            cpu = {n: procstat.cpu_seconds(p) - before[n] for n, p in groups.items()}
-            t.add("download %s (%s upload)" % (label, mode), size / MIB / seconds, "MiB/s",
-                  loop, ">= 50 % of loopback")
-            t.add("  api CPU per GiB downloaded", cpu["api"] / (size / GIB), "s",
-                  target="< 0.5 s")
-            t.add("  peak PSS during download, above just before",
-                  sum(peak.peaks.values()) - base, "MiB", target="<= 5 MiB")
-            client.Client(svc.url).delete("/v1/images/" + image["id"])
+            for api in ("v1", "v2"):
+                _transfer(t, svc, groups, api, size, label, chunked, disk, loop)
     t.add("PSS of both daemons after the transfers", _pss(groups), "MiB")
 
     size = 16 * MIB if smoke else GIB
@@ -116,10 +154,11 @@ def data_path(t: Table, svc: Service, sizes: list[int], smoke: bool) -> None:
 
 
 def metadata_path(t: Table, svc: Service, counts: list[int], smoke: bool,
-                  api_creates: int) -> None:
+                  api_creates: int, v2_creates: int) -> None:
     hop = ceilings.http_hop_ms(300 if smoke else 2000)
     t.add("ceiling: one HTTP hop to a bare app under gunicorn, p50", hop, "ms")
-    batch, ids = metadata.new_batch(), []
+    batch, ids, made_v2 = metadata.new_batch(), [], 0
+    repeat = 50 if smoke else 200
     for count in counts:
         through_api = min(count - len(ids), max(api_creates - len(ids), 0))
         if through_api:
@@ -129,16 +168,32 @@ def metadata_path(t: Table, svc: Service, counts: list[int], smoke: bool,
                   "img/s", target=">= 300/s")
             if errors:
                 t.add("  create errors", errors, "")
+        through_v2 = min(count - len(ids), max(v2_creates - made_v2, 0))
+        if through_v2:
+            # The same images again (numbered on), through POST /v2/images.
+            rate, new, errors = metadata.create_images_v2(svc.url, len(ids), through_v2, batch)
+            ids += new
+            made_v2 += through_v2
+            t.add("v2 create, 8 clients, JSON (%d images through the api)" % through_v2,
+                  rate, "img/s")
+            if errors:
+                t.add("  v2 create errors", errors, "")
         if count > len(ids):
             # The rest go straight into the database: same rows, less waiting.
             ids += metadata.bulk_insert(svc.connection, len(ids), count - len(ids), batch)
         metadata.refresh_statistics(svc.connection)
-        for name, lat in metadata.measure_reads(svc.url, ids, batch).items():
+        for name, lat in metadata.measure_reads(svc.url, ids, batch, repeat).items():
             target = {"first page": "p50 < 8 ms", "HEAD one image": "p50 < 3 ms"}.get(name)
             # Every read crosses two HTTP hops (client-api, api-registry).
             t.add("%s at %d images, p50" % (name, count), lat["p50"], "ms",
                   2 * hop, target=target)
             t.add("%s at %d images, p95" % (name, count), lat["p95"], "ms")
+        for name, lat in metadata.measure_reads_v2(svc.url, ids, batch, repeat).items():
+            target = {"first page": "p50 <= 8 ms", "show one image": "p50 <= 3 ms"}.get(name)
+            # The same two hops: v2 reads go through the registry as v1's do.
+            t.add("v2 %s at %d images, p50" % (name, count), lat["p50"], "ms",
+                  2 * hop, target=target)
+            t.add("v2 %s at %d images, p95" % (name, count), lat["p95"], "ms")
         result = metadata.concurrent_lists(svc.url, 32, 3.0 if smoke else 10.0)
         t.add("32 concurrent list clients at %d images" % count, result["rps"], "req/s",
               target=">= 400, no errors")
@@ -171,9 +226,11 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--sizes", help="image sizes (default 256M,1G,4G)")
     parser.add_argument("--images", help="image counts (default 10000,100000)")
-    parser.add_argument("--api-creates", type=int, default=10000,
-                        help="images created through the api (the rest of the "
-                             "largest count are inserted into the database)")
+    parser.add_argument("--api-creates", type=int,
+                        help="images created through the v1 api (default 10000)")
+    parser.add_argument("--api-creates-v2", type=int,
+                        help="images then created through the v2 api (default 2000; "
+                             "the rest of each count is inserted into the database)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes and counts: proves the benchmark runs")
     parser.add_argument("--skip-data", action="store_true")
@@ -181,6 +238,10 @@ def main() -> None:
     args = parser.parse_args()
     args.sizes = args.sizes or ("16M" if args.smoke else "256M,1G,4G")
     args.images = args.images or ("200" if args.smoke else "10000,100000")
+    if args.api_creates is None:
+        args.api_creates = 80 if args.smoke else 10000
+    if args.api_creates_v2 is None:
+        args.api_creates_v2 = 80 if args.smoke else 2000
     connection, cleanup = (None, lambda: None)
     if args.db == "postgresql":
         connection, cleanup = _postgres_url()
@@ -194,7 +255,7 @@ def main() -> None:
             data_path(t, svc, [parse_size(s) for s in args.sizes.split(",")], args.smoke)
         if not args.skip_metadata:
             metadata_path(t, svc, [int(c) for c in args.images.split(",")], args.smoke,
-                          args.api_creates)
+                          args.api_creates, args.api_creates_v2)
     finally:
         svc.stop()
         cleanup()

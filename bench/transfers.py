@@ -11,6 +11,8 @@ import urllib.parse
 
 MIB = 1024 * 1024
 BLOCK = memoryview(os.urandom(4 * MIB))
+V1_DATA = "/v1/images/%s"
+V2_FILE = "/v2/images/%s/file"
 
 
 def _connect(url: str) -> http.client.HTTPConnection:
@@ -20,11 +22,45 @@ def _connect(url: str) -> http.client.HTTPConnection:
 
 def upload(url: str, size: int, chunked: bool) -> tuple[float, dict]:
     """Create an image of ``size`` bytes; returns (seconds, image record)."""
-    conn = _connect(url)
-    conn.putrequest("POST", "/v1/images")
     headers = {"x-image-meta-name": "bench-%d" % size, "x-image-meta-disk_format": "raw",
-               "x-image-meta-container_format": "bare", "x-image-meta-size": str(size),
-               "Content-Type": "application/octet-stream"}
+               "x-image-meta-container_format": "bare", "x-image-meta-size": str(size)}
+    elapsed, status, body = _send(url, "POST", "/v1/images", headers, size, chunked)
+    if status != 201:
+        raise RuntimeError("upload failed: %d %s" % (status, body[:300]))
+    return elapsed, json.loads(body)["image"]
+
+
+def create_v2(url: str, size: int) -> str:
+    """A queued v2 image for ``upload_v2`` (``POST /v2/images``, not timed); its id."""
+    conn = _connect(url)
+    conn.request("POST", "/v2/images", body=json.dumps(
+        {"name": "bench-v2-%d" % size, "disk_format": "raw", "container_format": "bare"}),
+        headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    if resp.status != 201:
+        raise RuntimeError("v2 create failed: %d %s" % (resp.status, body[:300]))
+    return json.loads(body)["id"]
+
+
+def upload_v2(url: str, image_id: str, size: int, chunked: bool) -> float:
+    """``PUT /v2/images/{id}/file`` of ``size`` bytes (204); returns seconds.
+    Both real clients say the size (glanceclient chunked, openstacksdk with
+    Content-Length), so this does too."""
+    elapsed, status, body = _send(url, "PUT", V2_FILE % image_id,
+                                  {"x-openstack-image-size": str(size)}, size, chunked)
+    if status != 204:
+        raise RuntimeError("v2 upload failed: %d %s" % (status, body[:300]))
+    return elapsed
+
+
+def _send(url: str, method: str, path: str, headers: dict, size: int,
+          chunked: bool) -> tuple[float, int, bytes]:
+    """Send ``size`` bytes of data as the body; (seconds, status, response body)."""
+    conn = _connect(url)
+    conn.putrequest(method, path)
+    headers = dict(headers, **{"Content-Type": "application/octet-stream"})
     if chunked:
         headers["Transfer-Encoding"] = "chunked"
     else:
@@ -47,9 +83,7 @@ def upload(url: str, size: int, chunked: bool) -> tuple[float, dict]:
     body = resp.read()
     elapsed = time.perf_counter() - start
     conn.close()
-    if resp.status != 201:
-        raise RuntimeError("upload failed: %d %s" % (resp.status, body[:300]))
-    return elapsed, json.loads(body)["image"]
+    return elapsed, resp.status, body
 
 
 def _send_body(sock, size: int, chunked: bool) -> None:
@@ -67,11 +101,13 @@ def _send_body(sock, size: int, chunked: bool) -> None:
         sock.sendall(b"0\r\n\r\n")
 
 
-def download(url: str, image_id: str, progress: list | None = None) -> tuple[float, int]:
-    """Fetch an image's data and drop it; returns (seconds, bytes)."""
+def download(url: str, image_id: str, progress: list | None = None,
+             path: str = V1_DATA) -> tuple[float, int]:
+    """Fetch an image's data and drop it; returns (seconds, bytes).
+    ``path`` is v1's by default; ``V2_FILE`` fetches through v2."""
     conn = _connect(url)
     start = time.perf_counter()
-    conn.request("GET", "/v1/images/" + image_id)
+    conn.request("GET", path % image_id)
     resp = conn.getresponse()
     if resp.status != 200:
         raise RuntimeError("download failed: %d %s" % (resp.status, resp.read()[:300]))
