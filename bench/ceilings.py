@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -90,7 +89,7 @@ def http_hop_ms(repeat: int = 2000) -> float:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the bare gunicorn app did not start")
+                    raise RuntimeError("the bare gunicorn app did not start") from None
                 time.sleep(0.05)
         conn = http.client.HTTPConnection("127.0.0.1", port)
         times = []

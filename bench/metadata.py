@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import client
 
 
-def create_images(url: str, count: int, batch: str, clients: int = 8) -> tuple[float, list[str], int]:
+def create_images(url: str, count: int, batch: str,
+                  clients: int = 8) -> tuple[float, list[str], int]:
     """Reserve ``count`` images with ``clients`` threads; returns (rate/s, ids, errors)."""
     ids, errors = [None] * count, [0]
 
@@ -194,7 +195,8 @@ def bulk_insert(connection: str, start: int, count: int, batch: str) -> list[str
     import datetime
 
     from glance_registry import db
-    from glance_registry.models import Image, ImageProperty
+    from glance_registry.models import Image
+    from glance_registry.models import ImageProperty
 
     database = db.make_database(connection)
     db.bind_database(database)
@@ -232,7 +234,8 @@ def refresh_statistics(connection: str) -> None:
     indexes are shaped not to need statistics."""
     if not connection.startswith("postgres"):
         return
-    from glance_registry import db, migrations
+    from glance_registry import db
+    from glance_registry import migrations
 
     database = db.make_database(connection)
     try:

@@ -27,7 +27,8 @@ import client  # noqa: E402
 import metadata  # noqa: E402
 import procstat  # noqa: E402
 import transfers  # noqa: E402
-from service import Service, wait_idle  # noqa: E402
+from service import Service  # noqa: E402
+from service import wait_idle  # noqa: E402
 
 MIB, GIB = 1024 * 1024, 1024 ** 3
 UNITS = {"M": MIB, "G": GIB}

@@ -5,17 +5,24 @@ from __future__ import annotations
 import flask
 
 import glance_store
-from glance_api import auth, errors, forwarded, health, versions
+from glance_api import auth
+from glance_api import errors
+from glance_api import forwarded
+from glance_api import health
+from glance_api import versions
 from glance_api.registry_client import RegistryClient
-from glance_api.services import EXTENSION, Services
-from glance_api.v1 import images, members
+from glance_api.services import EXTENSION
+from glance_api.services import Services
+from glance_api.v1 import images
+from glance_api.v1 import members
 from glance_api.v2 import image_data as v2_image_data
 from glance_api.v2 import images as v2_images
 from glance_api.v2 import members as v2_members
+from glance_api.v2 import metadefs
 from glance_api.v2 import schema_routes as v2_schemas
 from glance_api.v2 import tags as v2_tags
-from glance_api.v2 import metadefs
-from glance_common import access_log, request_id
+from glance_common import access_log
+from glance_common import request_id
 
 
 def create_app(conf, registry: RegistryClient | None = None,

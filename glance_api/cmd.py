@@ -6,7 +6,9 @@ import sys
 
 from oslo_config import cfg
 
-from glance_api import auth, forwarded, options
+from glance_api import auth
+from glance_api import forwarded
+from glance_api import options
 from glance_common import server
 
 

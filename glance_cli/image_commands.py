@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from glance_cli import arguments, metadata, tables, transfer
-from glance_cli.errors import CommandError, UsageError
-from glance_cli.images import DEFAULT_PAGE_SIZE, ImagesAPI
+from glance_cli import arguments
+from glance_cli import metadata
+from glance_cli import tables
+from glance_cli import transfer
+from glance_cli.errors import CommandError
+from glance_cli.errors import UsageError
+from glance_cli.images import DEFAULT_PAGE_SIZE
+from glance_cli.images import ImagesAPI
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
              "created_at", "updated_at")

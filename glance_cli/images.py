@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from typing import Any, Iterable, Iterator
+from typing import Any
+from typing import Iterable
+from typing import Iterator
 from urllib.parse import quote
 
 import requests
 
 from glance_cli import metadata
-from glance_cli.errors import CommandError, NotFound
+from glance_cli.errors import CommandError
+from glance_cli.errors import NotFound
 from glance_cli.transport import Transport
 
 OCTET = {"Content-Type": "application/octet-stream"}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from typing import Mapping
 
 from glance_cli.transport import encode_header
 

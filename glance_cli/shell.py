@@ -7,8 +7,11 @@ import os
 import sys
 from typing import Sequence
 
-from glance_cli import auth, image_commands, member_commands
-from glance_cli.errors import CommandError, UsageError
+from glance_cli import auth
+from glance_cli import image_commands
+from glance_cli import member_commands
+from glance_cli.errors import CommandError
+from glance_cli.errors import UsageError
 from glance_cli.images import ImagesAPI
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any
+from typing import Iterable
+from typing import Mapping
 
 import prettytable
 

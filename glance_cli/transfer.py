@@ -10,7 +10,8 @@ import hashlib
 import os
 import stat
 import sys
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
+from typing import Iterator
 
 import requests
 

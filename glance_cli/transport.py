@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any
+from typing import Iterable
+from typing import Mapping
 from urllib.parse import quote
 
 import requests
 
-from glance_cli.errors import CommandError, HTTPError, NotFound
+from glance_cli.errors import CommandError
+from glance_cli.errors import HTTPError
+from glance_cli.errors import NotFound
 
 USER_AGENT = "glance-lite-cli"
 

@@ -10,7 +10,8 @@ with ``auth_strategy = keystone``, so the noauth default stays light.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Iterable
+from typing import Callable
+from typing import Iterable
 
 GROUP = "keystone_authtoken"
 # Set in the WSGI environ of requests whose token auth_token validated; a

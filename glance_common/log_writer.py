@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import queue
-from logging.handlers import QueueHandler, QueueListener
+from logging.handlers import QueueHandler
+from logging.handlers import QueueListener
 
 
 class QueueWriter(QueueHandler):

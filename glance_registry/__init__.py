@@ -6,7 +6,7 @@ Modules: ``models`` (tables), ``migrations`` (numbered schema steps), ``db``
 ``scrubbing``, ``purge`` (the rules), ``metadefs`` with ``metadef_models``,
 ``metadef_validation`` and ``metadef_files`` (the metadata definitions
 catalog and its loader), ``validation``, ``serializers``, ``templates`` and
-``rows`` (cached SQL and row decoding), ``errors``, ``options``, ``auth`` (request -> context), ``api`` (HTTP
-handlers and the contract), ``app`` (factory), ``cmd`` and ``manage`` (entry
-points).
+``rows`` (cached SQL and row decoding), ``errors``, ``options``, ``auth``
+(request -> context), ``api`` (HTTP handlers and the contract), ``app``
+(factory), ``cmd`` and ``manage`` (entry points).
 """

@@ -8,9 +8,12 @@ import flask
 import peewee
 from werkzeug.exceptions import HTTPException
 
-from glance_common import access_log, request_id
+from glance_common import access_log
+from glance_common import request_id
 from glance_common.errors import error_response
-from glance_registry import api, auth, db
+from glance_registry import api
+from glance_registry import auth
+from glance_registry import db
 from glance_registry.api.settings import Settings
 from glance_registry.errors import RegistryError
 

@@ -20,9 +20,12 @@ from __future__ import annotations
 import flask
 
 from glance_common import keystone
-from glance_common.context import (PROJECT_HEADER, ROLES_HEADER, USER_HEADER,
-                                   RequestContext)
-from glance_registry.errors import Forbidden, Unauthenticated
+from glance_common.context import PROJECT_HEADER
+from glance_common.context import ROLES_HEADER
+from glance_common.context import USER_HEADER
+from glance_common.context import RequestContext
+from glance_registry.errors import Forbidden
+from glance_registry.errors import Unauthenticated
 
 PUBLIC_PATHS = ("/healthcheck",)
 TRUSTED_ROLES = frozenset({"service", "admin"})

@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 
 import peewee
 from playhouse import db_url
-from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledSqliteDatabase
 
 from glance_registry import errors
 
@@ -23,9 +24,6 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
 }
 SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for the lock
-
-# Errors meaning "the connection is gone", not "the SQL was wrong".
-CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 
 
 def make_database(url: str, max_pool_size: int = 10, pool_timeout: int = 30,

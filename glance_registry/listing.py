@@ -11,18 +11,26 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import operator
-from typing import Any, Callable, Hashable, Mapping
+from typing import Any
+from typing import Callable
+from typing import Hashable
+from typing import Mapping
 
 import peewee
 
 from glance_common.context import RequestContext
 from glance_common.timestamps import parse_iso
-from glance_registry import templates, visibility
+from glance_registry import templates
+from glance_registry import visibility
 from glance_registry.db import database
 from glance_registry.errors import BadRequest
-from glance_registry.models import Image, ImageProperty, ImageTag
-from glance_registry.rows import ImageRow, select_images
-from glance_registry.validation import is_uuid_like, normalize_id
+from glance_registry.models import Image
+from glance_registry.models import ImageProperty
+from glance_registry.models import ImageTag
+from glance_registry.rows import ImageRow
+from glance_registry.rows import select_images
+from glance_registry.validation import is_uuid_like
+from glance_registry.validation import normalize_id
 from glance_registry.visibility import Viewer
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",

@@ -8,7 +8,11 @@ import sys
 
 from oslo_config import cfg
 
-from glance_registry import db, metadef_files, migrations, options, purge
+from glance_registry import db
+from glance_registry import metadef_files
+from glance_registry import migrations
+from glance_registry import options
+from glance_registry import purge
 
 
 def build_parser() -> argparse.ArgumentParser:

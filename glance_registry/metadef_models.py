@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import peewee
 
-from glance_registry.db import database
 from glance_common.timestamps import utcnow
+from glance_registry.db import database
 
 
 class MetadefModel(peewee.Model):

@@ -16,18 +16,26 @@ before it calls. The registry keeps:
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any
+from typing import Mapping
 
 import peewee
 
 from glance_common.context import RequestContext
+from glance_common.timestamps import to_json
+from glance_common.timestamps import utcnow
 from glance_registry import metadef_validation as parse
 from glance_registry.db import database
-from glance_registry.errors import BadRequest, Conflict, Forbidden, NotFound
-from glance_registry.metadef_models import (MetadefObject, MetadefProperty,
-                                            MetadefTag, Namespace,
-                                            NamespaceResourceType, ResourceType)
-from glance_common.timestamps import to_json, utcnow
+from glance_registry.errors import BadRequest
+from glance_registry.errors import Conflict
+from glance_registry.errors import Forbidden
+from glance_registry.errors import NotFound
+from glance_registry.metadef_models import MetadefObject
+from glance_registry.metadef_models import MetadefProperty
+from glance_registry.metadef_models import MetadefTag
+from glance_registry.metadef_models import Namespace
+from glance_registry.metadef_models import NamespaceResourceType
+from glance_registry.metadef_models import ResourceType
 
 NAMESPACE_SORT_KEYS = ("namespace", "created_at", "updated_at")
 TAG_SORT_KEYS = ("name", "created_at", "updated_at")

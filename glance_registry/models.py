@@ -47,6 +47,9 @@ class Image(BaseModel):
     owner = peewee.CharField(max_length=255, null=True)
     # Bytes held against the owner's storage quota while the image is saving.
     reserved_size = peewee.BigIntegerField(default=0)
+    # When glance-api last vouched for the fetch a queued image waits for
+    # (v1 copy-from); null when none is pending. Never shown to clients.
+    fetch_pending_at = peewee.DateTimeField(null=True)
 
     class Meta:
         table_name = "images"

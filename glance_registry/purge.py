@@ -8,7 +8,8 @@ import datetime
 import peewee
 
 from glance_common.timestamps import utcnow
-from glance_registry.models import CHILD_MODELS, Image
+from glance_registry.models import CHILD_MODELS
+from glance_registry.models import Image
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,11 +14,18 @@ from glance_common.context import RequestContext
 from glance_common.timestamps import utcnow
 from glance_registry import status
 from glance_registry.db import database
-from glance_registry.errors import Conflict, Forbidden, NotFound
-from glance_registry.images import load, show
-from glance_registry.models import (Image, ImageLocation, ImageMember,
-                                    ImageProperty, ImageTag)
-from glance_registry.validation import is_uuid_like, normalize_id
+from glance_registry.errors import Conflict
+from glance_registry.errors import Forbidden
+from glance_registry.errors import NotFound
+from glance_registry.images import load
+from glance_registry.images import show
+from glance_registry.models import Image
+from glance_registry.models import ImageLocation
+from glance_registry.models import ImageMember
+from glance_registry.models import ImageProperty
+from glance_registry.models import ImageTag
+from glance_registry.validation import is_uuid_like
+from glance_registry.validation import normalize_id
 
 
 def mark_scrubbed(ctx: RequestContext, image_id: str) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Iterable
+from typing import Any
+from typing import Iterable
 
 from glance_common.timestamps import to_json
-from glance_registry.models import Image, ImageLocation, ImageMember
+from glance_registry.models import Image
+from glance_registry.models import ImageLocation
+from glance_registry.models import ImageMember
 
 
 @dataclasses.dataclass

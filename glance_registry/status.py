@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from glance_registry.errors import BadRequest, Conflict
+from glance_registry.errors import BadRequest
+from glance_registry.errors import Conflict
 
 TRANSITIONS: Mapping[str, frozenset[str]] = MappingProxyType({
     "queued": frozenset({

@@ -11,7 +11,8 @@ values, and later calls only put the real values in their slots.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Hashable
+from typing import Callable
+from typing import Hashable
 
 import peewee
 

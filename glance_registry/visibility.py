@@ -13,7 +13,8 @@ import peewee
 
 from glance_common.context import RequestContext
 from glance_registry import templates
-from glance_registry.models import Image, ImageMember
+from glance_registry.models import Image
+from glance_registry.models import ImageMember
 
 ALL = "all"  # admins: every image
 NON_PUBLIC = "non_public"  # admins: every image that is not public

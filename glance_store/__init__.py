@@ -11,11 +11,19 @@ driver's module (and its client library) is imported only when configured.
 """
 
 from glance_store import exceptions
-from glance_store.driver import Capability, Driver, ImageData, Stored
-from glance_store.options import list_opts, register_opts
-from glance_store.reader import CHUNK_SIZE, VerifyingReader
-from glance_store.stores import AddResult, Stores
-from glance_store.url_filter import CheckedURL, URLFilter, check_url
+from glance_store.driver import Capability
+from glance_store.driver import Driver
+from glance_store.driver import ImageData
+from glance_store.driver import Stored
+from glance_store.options import list_opts
+from glance_store.options import register_opts
+from glance_store.reader import CHUNK_SIZE
+from glance_store.reader import VerifyingReader
+from glance_store.stores import AddResult
+from glance_store.stores import Stores
+from glance_store.url_filter import CheckedURL
+from glance_store.url_filter import URLFilter
+from glance_store.url_filter import check_url
 
 __all__ = [
     "AddResult", "CHUNK_SIZE", "Capability", "CheckedURL", "Driver",

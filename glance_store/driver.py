@@ -45,8 +45,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Callable, Iterator, Mapping
-from typing import IO, Any, ClassVar
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import IO
+from typing import Any
+from typing import ClassVar
 
 from glance_store import exceptions
 from glance_store.reader import VerifyingReader

@@ -7,7 +7,8 @@ sit in their own list below.
 
 from __future__ import annotations
 
-from oslo_config import cfg, types
+from oslo_config import cfg
+from oslo_config import types
 
 STORE_GROUP = "glance_store"
 IMPORT_FILTERING_GROUP = "import_filtering_opts"

@@ -15,10 +15,15 @@ from typing import Any
 
 from oslo_config import cfg
 
-from glance_store import exceptions, options, url_filter
-from glance_store.driver import Capability, Driver, ImageData
-from glance_store.reader import (Readable, VerifyingReader,
-                                 check_hashing_algorithm)
+from glance_store import exceptions
+from glance_store import options
+from glance_store import url_filter
+from glance_store.driver import Capability
+from glance_store.driver import Driver
+from glance_store.driver import ImageData
+from glance_store.reader import Readable
+from glance_store.reader import VerifyingReader
+from glance_store.reader import check_hashing_algorithm
 
 # Store name -> "module:Class"; a module is imported only when configured.
 DRIVERS = {
@@ -57,10 +62,10 @@ class Stores:
     """The configured store drivers, and the one entry point to them."""
 
     def __init__(self, drivers: Mapping[str, Driver], *, default_store: str,
-                 url_filter: url_filter.URLFilter = url_filter.URLFilter(),
+                 url_filter: url_filter.URLFilter | None = None,
                  hashing_algorithm: str = "sha512") -> None:
         self._drivers = dict(drivers)
-        self._url_filter = url_filter
+        self._url_filter = url_filter if url_filter is not None else _no_extra_rules()
         self._hashing_algorithm = check_hashing_algorithm(hashing_algorithm)
         if default_store not in self._drivers:
             raise exceptions.BadStoreConfiguration(
@@ -182,3 +187,8 @@ class Stores:
     def _writable(self) -> list[str]:
         return [name for name, driver in self._drivers.items()
                 if Capability.WRITE in driver.capabilities]
+
+
+def _no_extra_rules():
+    # The parameter of Stores.__init__ hides the module's name there.
+    return url_filter.URLFilter()

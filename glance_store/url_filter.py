@@ -16,7 +16,8 @@ import dataclasses
 import ipaddress
 import socket
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 from glance_store import exceptions

@@ -111,7 +111,8 @@ def postgres():
 @pytest.fixture(scope="session")
 def postgres_registry_url(postgres):
     """One migrated registry database for the whole run (emptied per test)."""
-    from glance_registry import db, migrations
+    from glance_registry import db
+    from glance_registry import migrations
     url = postgres.create_database()
     database = db.make_database(url)
     migrations.sync(database)
@@ -134,7 +135,8 @@ def empty_registry_tables(postgres: PostgresServer, url: str) -> None:
 def db_url(request, tmp_path):
     """A migrated, empty registry database URL: SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
-        from glance_registry import db, migrations
+        from glance_registry import db
+        from glance_registry import migrations
         url = "sqlite:///%s" % (tmp_path / "glance.sqlite")
         database = db.make_database(url)
         migrations.sync(database)

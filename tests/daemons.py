@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from typing import Mapping
 
 import requests
 

@@ -385,7 +385,7 @@ def start_cluster() -> SwiftCluster:
     root = Path(tempfile.mkdtemp(prefix="glance-swift-", dir=shm))
     for sub in ("etc", "srv/d1", "lib", "log", "cache"):
         (root / sub).mkdir(parents=True)
-    ports = dict(zip(SERVERS, free_ports(len(SERVERS))))
+    ports = dict(zip(SERVERS, free_ports(len(SERVERS)), strict=True))
     (root / "lib" / "glance_swift_fixture.py").write_text(_HELPER)
     (root / "etc" / "swift.conf").write_text(_SWIFT_CONF)
     for server in SERVERS:
@@ -410,7 +410,7 @@ def start_cluster() -> SwiftCluster:
     except BaseException:
         logs = cluster.log_tail()
         cluster.stop()
-        raise RuntimeError(f"the Swift test cluster did not start:\n{logs}")
+        raise RuntimeError(f"the Swift test cluster did not start:\n{logs}") from None
     return cluster
 
 

@@ -22,7 +22,6 @@ BOOL_FIELDS = frozenset({"is_public", "protected", "deleted"})
 # Accepted by Glance's parser but without effect (spec v1 s.3.1).
 IGNORED_FIELDS = frozenset({"created_at", "updated_at", "deleted_at",
                             "deleted", "copy_from", "uri"})
-REQUEST_ONLY = frozenset({"location", "store"})
 TRUE_STRINGS = frozenset({"1", "t", "true", "on", "y", "yes"})
 
 

@@ -16,14 +16,20 @@ import logging
 import os
 import secrets
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from glance_store import exceptions
-from glance_store.driver import (Capability, Driver, ImageData, Stored,
-                                 check_image_id, check_range)
+from glance_store.driver import Capability
+from glance_store.driver import Driver
+from glance_store.driver import ImageData
+from glance_store.driver import Stored
+from glance_store.driver import check_image_id
+from glance_store.driver import check_range
 from glance_store.drivers.writeback import Writeback
-from glance_store.reader import CHUNK_SIZE, VerifyingReader
+from glance_store.reader import CHUNK_SIZE
+from glance_store.reader import VerifyingReader
 
 LOG = logging.getLogger(__name__)
 

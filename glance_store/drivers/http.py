@@ -22,11 +22,17 @@ import urllib3
 import urllib3.exceptions
 
 from glance_store import exceptions
-from glance_store.driver import (Capability, Driver, ImageData,
-                                 check_range)
+from glance_store.driver import Capability
+from glance_store.driver import Driver
+from glance_store.driver import ImageData
+from glance_store.driver import check_range
 from glance_store.reader import CHUNK_SIZE
-from glance_store.url_filter import (CheckedURL, Resolver, URLFilter,
-                                     check_url, redact, resolve)
+from glance_store.url_filter import CheckedURL
+from glance_store.url_filter import Resolver
+from glance_store.url_filter import URLFilter
+from glance_store.url_filter import check_url
+from glance_store.url_filter import redact
+from glance_store.url_filter import resolve
 
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0

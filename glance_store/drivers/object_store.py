@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import urllib.parse
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterator
 
 from glance_store import exceptions
 from glance_store.url_filter import redact

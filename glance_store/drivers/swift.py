@@ -36,10 +36,16 @@ import urllib3.exceptions
 from swiftclient import client as swiftclient
 
 from glance_store import exceptions
-from glance_store.driver import (SAFE_NAME, Capability, Driver, ImageData,
-                                 Stored, check_image_id, check_range)
+from glance_store.driver import SAFE_NAME
+from glance_store.driver import Capability
+from glance_store.driver import Driver
+from glance_store.driver import ImageData
+from glance_store.driver import Stored
+from glance_store.driver import check_image_id
+from glance_store.driver import check_range
 from glance_store.drivers import object_store
-from glance_store.reader import CHUNK_SIZE, VerifyingReader
+from glance_store.reader import CHUNK_SIZE
+from glance_store.reader import VerifyingReader
 from glance_store.url_filter import redact
 
 LOG = logging.getLogger(__name__)
@@ -339,7 +345,9 @@ class SwiftDriver(Driver):
                                 content_length=length, chunk_size=CHUNK_SIZE)
         except BaseException:
             if view.error is not None:
-                raise view.error
+                # The reader's own failure (size, checksum, cap), which the
+                # Swift client reported as a broken upload.
+                raise view.error  # noqa: B904
             raise
         finally:
             conn.retries = retries

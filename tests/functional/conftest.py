@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 from tests.required import unavailable
 
 

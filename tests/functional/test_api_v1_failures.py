@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -152,7 +151,8 @@ def test_noauth_refuses_a_public_address(tmp_path, module):
 def test_paste_deploy_keystone_flavor_never_lands_in_noauth(tmp_path):
     conf = tmp_path / "api.conf"
     conf.write_text("[DEFAULT]\nbind_port = 1\n[paste_deploy]\nflavor = keystone\n")
-    from glance_api import cmd, options
+    from glance_api import cmd
+    from glance_api import options
     parsed = cmd.parse_config(["--config-file", str(conf)])
     assert options.strategy(parsed) == "keystone"
 

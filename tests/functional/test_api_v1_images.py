@@ -326,7 +326,8 @@ def test_killed_images_are_listed_only_with_changes_since(glance):
     tag = uuid.uuid4().hex[:8]
     image_id = str(uuid.uuid4())
     _create(glance, b"x", chunked=True, id=image_id, checksum="0" * 32, name=tag)
-    assert requests.get(glance.url + "/v1/images/detail", params={"name": tag}).json()["images"] == []
+    listed = requests.get(glance.url + "/v1/images/detail", params={"name": tag}).json()
+    assert listed["images"] == []
     since = requests.get(glance.url + "/v1/images/detail",
                          params={"name": tag, "changes-since": "2000-01-01T00:00:00"})
     assert [i["id"] for i in since.json()["images"]] == [image_id]

@@ -7,7 +7,8 @@ import hashlib
 import pytest
 import requests
 
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 
 SIZE = 300 * 1024 * 1024
 BLOCK = 1024 * 1024

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from tests.image_server import serving
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 from tests.waiting import poll_until
 
 DATA = os.urandom(2 * 1024 * 1024 + 5)

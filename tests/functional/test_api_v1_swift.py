@@ -9,7 +9,8 @@ import os
 import pytest
 import requests
 
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 
 MIB = 1024 * 1024
 

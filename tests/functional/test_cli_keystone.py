@@ -16,7 +16,8 @@ import requests
 import responses
 
 from glance_cli import shell
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 
 AUTH_URL = "http://keystone.test:5000/v3"
 TOKEN = "gAAAA-token-" + uuid.uuid4().hex

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from tests import daemons
-from tests.pairs import Glance, migrate
+from tests.pairs import Glance
+from tests.pairs import migrate
 from tests.waiting import poll_until
 
 

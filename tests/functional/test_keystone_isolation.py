@@ -13,7 +13,8 @@ import os
 import pytest
 import requests
 
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 
 QUOTA = 200 * 1024
 

@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from tests.keystone import Keystone
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 from tests.required import unavailable
 from tests.waiting import poll_until
 

@@ -11,8 +11,10 @@ import uuid
 import pytest
 import requests
 
-from tests import daemons, rabbit
-from tests.pairs import Glance, database
+from tests import daemons
+from tests import rabbit
+from tests.pairs import Glance
+from tests.pairs import database
 
 IMAGE_FIELDS = {"id", "name", "status", "created_at", "updated_at", "min_disk",
                 "min_ram", "protected", "checksum", "owner", "disk_format",

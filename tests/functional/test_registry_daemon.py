@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from glance_registry import db, migrations
+from glance_registry import db
+from glance_registry import migrations
 from tests.daemons import start_registry
 from tests.waiting import poll_until
 

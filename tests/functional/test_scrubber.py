@@ -15,7 +15,8 @@ import requests
 
 from tests import daemons
 from tests.functional.test_api_v1_failures import ChunkedUpload
-from tests.pairs import Glance, database
+from tests.pairs import Glance
+from tests.pairs import database
 from tests.waiting import poll_until
 
 

@@ -6,7 +6,9 @@ import pytest
 import responses
 
 from glance_api.cmd import parse_config
-from tests.keystone_mock import FakeKeystone, authtoken_section, write_conf
+from tests.keystone_mock import FakeKeystone
+from tests.keystone_mock import authtoken_section
+from tests.keystone_mock import write_conf
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from api_support import RecordingRegistry
 
 from glance_api.app import create_app
 from tests.keystone_mock import AUTH_URL
-from api_support import RecordingRegistry
 
 IMAGE_ID = "8ee1f3a4-1d2b-4c3a-9a55-0e1f6b7c8d9e"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import types
 
 import pytest
-from gunicorn.http.body import Body, ChunkedReader, LengthReader
+from gunicorn.http.body import Body
+from gunicorn.http.body import ChunkedReader
+from gunicorn.http.body import LengthReader
 from gunicorn.http.errors import ChunkMissingTerminator
 from gunicorn.http.unreader import Unreader
 

@@ -15,13 +15,22 @@ import os
 import pytest
 
 from glance_api import registry_client
-from glance_api.data.body import ClientBody, ClientDisconnected
-from glance_api.data.upload import KILL, REQUEUE, STEP, ImageChanged, Reservation
-from glance_api.data.upload import StoreFailed, Uploader, UploadStream
-from glance_api.exceptions import Conflict, TooLarge
+from glance_api.data.body import ClientBody
+from glance_api.data.body import ClientDisconnected
+from glance_api.data.upload import KILL
+from glance_api.data.upload import REQUEUE
+from glance_api.data.upload import STEP
+from glance_api.data.upload import ImageChanged
+from glance_api.data.upload import Reservation
+from glance_api.data.upload import StoreFailed
+from glance_api.data.upload import Uploader
+from glance_api.data.upload import UploadStream
+from glance_api.exceptions import Conflict
+from glance_api.exceptions import TooLarge
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
-from tests.unit.glance_api.api_support import FakeRegistry, file_stores
+from tests.unit.glance_api.api_support import FakeRegistry
+from tests.unit.glance_api.api_support import file_stores
 
 ALICE = RequestContext.build("alice", "tenant-a", ["member"])
 DATA = os.urandom(3 * 65536 + 123)

@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from glance_api.data import download
-from glance_api.data.download import SentChunks, SentFile
+from glance_api.data.download import SentChunks
+from glance_api.data.download import SentFile
 from glance_api.exceptions import ServiceUnavailable
 from tests.unit.glance_api.api_support import file_stores
 

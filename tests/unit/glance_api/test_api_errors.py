@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from glance_api import errors, registry_client
+from glance_api import errors
+from glance_api import registry_client
 from glance_store import exceptions as store_exc
 
 

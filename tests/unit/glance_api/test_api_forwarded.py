@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from glance_api.forwarded import is_trusted, middleware, parse_networks
+from glance_api.forwarded import is_trusted
+from glance_api.forwarded import middleware
+from glance_api.forwarded import parse_networks
 
 
 def _seen(remote, headers, networks):

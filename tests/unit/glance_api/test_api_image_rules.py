@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from glance_api import image_rules
-from glance_api.exceptions import BadRequest, Forbidden, NotFound, TooLarge
+from glance_api.exceptions import BadRequest
+from glance_api.exceptions import Forbidden
+from glance_api.exceptions import NotFound
+from glance_api.exceptions import TooLarge
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
-from tests.unit.glance_api.api_support import FakeRegistry, file_stores
+from tests.unit.glance_api.api_support import FakeRegistry
+from tests.unit.glance_api.api_support import file_stores
 
 ALICE = RequestContext.build("alice", "tenant-a", ["member"])
 BOB = RequestContext.build("bob", "tenant-b", ["member"])

@@ -8,7 +8,9 @@ import threading
 
 import pytest
 
-from glance_api.notifier import Notifier, configured_drivers, is_disabled
+from glance_api.notifier import Notifier
+from glance_api.notifier import configured_drivers
+from glance_api.notifier import is_disabled
 from glance_common.context import RequestContext
 
 CTX = RequestContext.build("alice", "tenant-a", ["member"], "req-1")

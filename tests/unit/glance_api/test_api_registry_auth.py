@@ -12,7 +12,8 @@ import threading
 
 import pytest
 
-from glance_api.registry_client import RegistryClient, Unavailable
+from glance_api.registry_client import RegistryClient
+from glance_api.registry_client import Unavailable
 from glance_common.context import RequestContext
 
 ALICE = RequestContext.build("alice", "tenant-a", ["member"], "req-1")

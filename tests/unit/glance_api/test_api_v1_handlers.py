@@ -8,7 +8,8 @@ import hashlib
 import pytest
 
 from glance_api.app import create_app
-from tests.unit.glance_api.api_support import FakeRegistry, file_stores
+from tests.unit.glance_api.api_support import FakeRegistry
+from tests.unit.glance_api.api_support import file_stores
 
 DATA = b"an image's bytes" * 1000
 

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from glance_api.app import create_app
-from tests.unit.glance_api.api_support import FakeRegistry, file_stores
+from tests.unit.glance_api.api_support import FakeRegistry
+from tests.unit.glance_api.api_support import file_stores
 
 DATA = bytes(range(256)) * 64
 PATCH = "application/openstack-images-v2.1-json-patch"

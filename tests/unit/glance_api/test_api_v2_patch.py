@@ -6,9 +6,13 @@ import json
 
 import pytest
 
-from glance_api.exceptions import (BadRequest, Conflict, Forbidden, TooLarge,
-                                   UnsupportedMediaType)
-from glance_api.v2 import patch, views
+from glance_api.exceptions import BadRequest
+from glance_api.exceptions import Conflict
+from glance_api.exceptions import Forbidden
+from glance_api.exceptions import TooLarge
+from glance_api.exceptions import UnsupportedMediaType
+from glance_api.v2 import patch
+from glance_api.v2 import views
 
 IMAGE_ID = "0b6e7c7a-3f5e-4d2a-9a51-0a6b1f6f2c11"
 V21 = "application/openstack-images-v2.1-json-patch"

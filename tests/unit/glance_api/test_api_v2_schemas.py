@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from glance_api.exceptions import BadRequest, Forbidden, TooLarge
+from glance_api.exceptions import BadRequest
+from glance_api.exceptions import Forbidden
+from glance_api.exceptions import TooLarge
 from glance_api.v2 import schemas
 
 IMAGE_ID = "0b6e7c7a-3f5e-4d2a-9a51-0a6b1f6f2c11"

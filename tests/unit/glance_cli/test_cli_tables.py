@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from glance_cli import metadata, tables
+from glance_cli import metadata
+from glance_cli import tables
 
 
 @pytest.mark.parametrize("size, text", [

@@ -11,12 +11,14 @@ import io
 import json
 import sys
 import uuid
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
 
 import pytest
 import responses
 
-from glance_cli import shell, transfer
+from glance_cli import shell
+from glance_cli import transfer
 
 URL = "http://glance.test:9292"
 IMAGE_ID = str(uuid.uuid4())

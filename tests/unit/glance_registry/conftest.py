@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from registry_support import ALICE
+from registry_support import make_conf
 
 from glance_registry import db
 from glance_registry.app import create_app
-from registry_support import ALICE, make_conf
 
 
 @pytest.fixture

@@ -41,9 +41,9 @@ def bulk_images(rows: list[dict]) -> None:
     """Insert image rows straight through the models (fast set-up for lists)."""
     import peewee
 
+    from glance_common.timestamps import utcnow
     from glance_registry.db import database
     from glance_registry.models import Image
-    from glance_common.timestamps import utcnow
 
     now = utcnow()
     full_rows = []

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import pytest
 import responses
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import headers
 
 from glance_registry import db
 from glance_registry.app import create_app
 from glance_registry.cmd import load_config
-from registry_support import ADMIN, ALICE, headers
-from tests.keystone_mock import FakeKeystone, authtoken_section, write_conf
+from tests.keystone_mock import FakeKeystone
+from tests.keystone_mock import authtoken_section
+from tests.keystone_mock import write_conf
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ import re
 import uuid
 
 import pytest
-
-from registry_support import ADMIN, ALICE, BOB, NOBODY
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
+from registry_support import NOBODY
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
 FULL_KEYS = {"id", "name", "disk_format", "container_format", "size",
@@ -249,7 +251,7 @@ def test_delete_soft_deletes_and_returns_locations(client, create):
     deleted = response.get_json()["image"]
     assert deleted["status"] == "deleted" and deleted["deleted"] is True
     assert TIMESTAMP.match(deleted["deleted_at"])
-    assert [(l["url"], l["status"]) for l in deleted["locations"]] == [
+    assert [(loc["url"], loc["status"]) for loc in deleted["locations"]] == [
         ("file:///a", "deleted")]
     assert client.get("/images/" + image["id"], headers=ALICE).status_code == 404
     shown = client.get("/images/" + image["id"], headers=ADMIN).get_json()["image"]

@@ -7,9 +7,14 @@ import random
 import uuid
 
 import pytest
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
+from registry_support import bulk_images
+from registry_support import headers
+from registry_support import make_conf
 
 from glance_registry.db import database
-from registry_support import ADMIN, ALICE, BOB, bulk_images, headers, make_conf
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
              "created_at", "updated_at")
@@ -158,7 +163,7 @@ def _expected_order(rows, sort_key, sort_dir):
 def test_paging_returns_every_image_once_in_order_for_every_sort(client):
     rng = random.Random(42)
     rows = []
-    for n in range(2000):
+    for _ in range(2000):
         stamp = BASE + datetime.timedelta(seconds=rng.randrange(50))
         rows.append({
             "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),

@@ -9,10 +9,16 @@ import random
 import uuid
 
 import pytest
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
+from registry_support import NOBODY
+from registry_support import bulk_images
+from registry_support import headers
 
-from glance_registry import listing, visibility
+from glance_registry import listing
+from glance_registry import visibility
 from glance_registry.db import database
-from registry_support import ADMIN, ALICE, BOB, NOBODY, bulk_images, headers
 
 CAROL = headers("carol")
 BASE = datetime.datetime(2024, 1, 1, 12, 0, 0)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from registry_support import ADMIN, ALICE, BOB, NOBODY, headers
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
+from registry_support import NOBODY
+from registry_support import headers
 
 CAROL = headers("carol")
 

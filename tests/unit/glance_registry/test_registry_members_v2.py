@@ -7,8 +7,11 @@ must be shared are glance-api's decisions; the registry keeps the rows.
 from __future__ import annotations
 
 import pytest
-
-from registry_support import ADMIN, ALICE, BOB, NOBODY, headers
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
+from registry_support import NOBODY
+from registry_support import headers
 
 CAROL = headers("carol")
 

@@ -6,11 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
+from registry_support import NOBODY
 
-from glance_registry import db, manage, migrations
-from glance_registry.metadef_models import (ALL_MODELS, CHILD_MODELS, MetadefTag,
-                                            Namespace, ResourceType)
-from registry_support import ADMIN, ALICE, BOB, NOBODY
+from glance_registry import db
+from glance_registry import manage
+from glance_registry import migrations
+from glance_registry.metadef_models import ALL_MODELS
+from glance_registry.metadef_models import CHILD_MODELS
+from glance_registry.metadef_models import MetadefTag
+from glance_registry.metadef_models import Namespace
+from glance_registry.metadef_models import ResourceType
 from tests.daemons import write_config
 
 FIXTURES = Path(__file__).parent / "metadefs_fixtures"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from glance_registry import db, manage, migrations
-from glance_registry.models import ALL_MODELS, SchemaVersion
+from glance_registry import db
+from glance_registry import manage
+from glance_registry import migrations
+from glance_registry.models import ALL_MODELS
+from glance_registry.models import SchemaVersion
 from tests.daemons import write_config
 
 

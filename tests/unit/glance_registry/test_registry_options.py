@@ -26,9 +26,10 @@ def test_a_request_without_context_headers_is_anonymous(app):
 
 
 def test_healthcheck_is_503_when_the_database_does_not_answer(tmp_path):
+    from registry_support import make_conf
+
     from glance_registry import db
     from glance_registry.app import create_app
-    from registry_support import make_conf
     url = "sqlite:///%s" % (tmp_path / "missing-dir" / "glance.sqlite")
     app = create_app(make_conf(url))
     try:
@@ -47,9 +48,11 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
 
 
 def test_healthcheck_is_503_when_the_sqlite_file_is_gone_or_unsynced(tmp_path):
-    from glance_registry import db, migrations
-    from glance_registry.app import create_app
     from registry_support import make_conf
+
+    from glance_registry import db
+    from glance_registry import migrations
+    from glance_registry.app import create_app
 
     url = "sqlite:///%s" % (tmp_path / "glance.sqlite")
     app = create_app(make_conf(url))

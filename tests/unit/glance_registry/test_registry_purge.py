@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime
 
+from registry_support import ALICE
+
 from glance_common.timestamps import utcnow
 from glance_registry import manage
 from glance_registry.db import database
-from glance_registry.models import Image, ImageLocation, ImageMember, ImageProperty, ImageTag
+from glance_registry.models import Image
+from glance_registry.models import ImageLocation
+from glance_registry.models import ImageMember
+from glance_registry.models import ImageProperty
+from glance_registry.models import ImageTag
 from glance_registry.purge import purge
-from registry_support import ALICE
 from tests.daemons import write_config
 
 

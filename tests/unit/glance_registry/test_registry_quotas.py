@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from registry_support import ADMIN, ALICE, BOB
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
 
 THREADS = 6
 

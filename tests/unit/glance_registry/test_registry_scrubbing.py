@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from registry_support import ADMIN, ALICE, BOB
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
 
 
 def _pending(client, create):

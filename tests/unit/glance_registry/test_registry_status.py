@@ -4,10 +4,13 @@ through the registry (update, delete, the scrubber's moves) obeying it."""
 from __future__ import annotations
 
 import pytest
+from registry_support import ADMIN
+from registry_support import ALICE
 
-from glance_registry import status, validation
-from glance_registry.errors import BadRequest, Conflict
-from registry_support import ADMIN, ALICE
+from glance_registry import status
+from glance_registry import validation
+from glance_registry.errors import BadRequest
+from glance_registry.errors import Conflict
 
 FORMATS = {"disk_format": "raw", "container_format": "bare"}
 

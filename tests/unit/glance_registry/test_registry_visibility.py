@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from registry_support import ADMIN, ALICE, BOB, NOBODY, headers
+from registry_support import ADMIN
+from registry_support import ALICE
+from registry_support import BOB
+from registry_support import NOBODY
+from registry_support import headers
 
 CAROL = headers("carol")
 
@@ -26,8 +29,8 @@ def images(create, client):
         client.put("/images/%s/members/bob" % made[name]["id"], headers=ALICE)
     # A membership row on a private image (v2 hides it): made directly so the
     # v1 "share makes it shared" rule does not kick in.
-    from glance_registry.models import ImageMember
     from glance_registry.db import database
+    from glance_registry.models import ImageMember
     with database.connection_context():
         ImageMember.create(image=made["private_member_bob"]["id"], member="bob")
     return {name: image["id"] for name, image in made.items()}

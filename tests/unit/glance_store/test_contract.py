@@ -18,9 +18,10 @@ from collections.abc import Callable
 
 import pytest
 
-from glance_store import CHUNK_SIZE, Stores, exceptions
+from glance_store import CHUNK_SIZE
+from glance_store import Stores
+from glance_store import exceptions
 from glance_store.drivers.filesystem import FilesystemDriver
-
 
 MiB = 1024 * 1024
 

@@ -10,8 +10,11 @@ import stat
 import pytest
 from oslo_config import cfg
 
-from glance_store import Stores, exceptions, options
-from glance_store.drivers.filesystem import FilesystemDriver, parse_datadirs
+from glance_store import Stores
+from glance_store import exceptions
+from glance_store import options
+from glance_store.drivers.filesystem import FilesystemDriver
+from glance_store.drivers.filesystem import parse_datadirs
 from glance_store.reader import VerifyingReader
 
 MIB = 1024 * 1024

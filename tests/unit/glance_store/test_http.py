@@ -8,7 +8,8 @@ import pytest
 
 from glance_store import exceptions
 from glance_store.drivers.http import HttpDriver
-from glance_store.url_filter import URLFilter, check_url
+from glance_store.url_filter import URLFilter
+from glance_store.url_filter import check_url
 
 IMAGE = bytes(range(256)) * 5000
 

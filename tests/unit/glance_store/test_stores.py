@@ -8,7 +8,11 @@ import pytest
 from oslo_config import cfg
 
 import glance_store
-from glance_store import Capability, Driver, Stored, Stores, exceptions
+from glance_store import Capability
+from glance_store import Driver
+from glance_store import Stored
+from glance_store import Stores
+from glance_store import exceptions
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from oslo_config import cfg
 
 import glance_store
-from glance_store import Stores, exceptions
+from glance_store import Stores
+from glance_store import exceptions
 from glance_store.drivers.swift import SwiftDriver
 
 MiB = 1024 * 1024
