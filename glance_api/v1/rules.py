@@ -133,8 +133,9 @@ def check_update(ctx: RequestContext, svc: Services, image: dict, meta: ImageMet
         raise BadRequest("Attempted to update Location field for an image "
                          "not in queued status.")
     purge = meta.purge_props and not body.present
+    given = _as_stored(meta.properties, image.get("properties") or {})
     kept = {} if purge else dict(image.get("properties") or {})
-    kept.update(meta.properties)
+    kept.update(given)
     image_rules.check_property_quota(svc.conf.image_property_quota, _live_properties(kept))
     if body.present or meta.location:
         image_rules.require_formats(dict(image, **{k: v for k, v in fields.items()
@@ -148,10 +149,21 @@ def check_update(ctx: RequestContext, svc: Services, image: dict, meta: ImageMet
             changes["visibility"] = "public"
         elif image.get("visibility") == "public":
             changes["visibility"] = "shared"
-    if meta.properties or purge:
-        changes["properties"] = meta.properties if not purge else {
-            k: v for k, v in meta.properties.items() if v is not None}
+    if given or purge:
+        changes["properties"] = given if not purge else {
+            k: v for k, v in given.items() if v is not None}
     return changes
+
+
+def _as_stored(given: dict, stored: dict) -> dict:
+    """v1 property names under the spelling already stored.
+
+    HTTP headers carry no case, so v1 names arrive lower-cased; v2 keeps a
+    key's case. A v1 write of ``foo`` to an image that has ``Foo`` must
+    change that row, not add a second one (spec v2 section 16).
+    """
+    spelled = {key.lower(): key for key in stored}
+    return {spelled.get(key.lower(), key): value for key, value in given.items()}
 
 
 def _checked_fields(ctx: RequestContext, image: dict, meta: ImageMeta) -> dict:
