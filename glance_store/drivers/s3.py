@@ -22,21 +22,28 @@ aborted, so S3 keeps no parts.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
 import boto3
 import botocore.config
 import botocore.exceptions
 
 from glance_store import exceptions
-from glance_store.driver import (Capability, Driver, ImageData, Stored,
-                                 check_image_id, check_range)
+from glance_store.driver import Capability
+from glance_store.driver import Driver
+from glance_store.driver import ImageData
+from glance_store.driver import Stored
+from glance_store.driver import check_image_id
+from glance_store.driver import check_range
 from glance_store.drivers import object_store
-from glance_store.reader import CHUNK_SIZE, VerifyingReader
+from glance_store.reader import CHUNK_SIZE
+from glance_store.reader import VerifyingReader
 
 MiB = 1024 * 1024
 MB = MiB  # Glance's "MB" options are mebibytes
@@ -46,6 +53,16 @@ PARTS_PER_DOUBLING = 1000
 """An upload of unknown size doubles its part size every this many parts."""
 SPOOL_IN_MEMORY = 16 * MiB
 TIMEOUT = 60.0
+RESUMES = 3
+"""How many times a download that breaks resumes (a ranged GET from the
+byte where it broke) before it fails."""
+LOG = logging.getLogger(__name__)
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+# A body that broke while it was read (a GET that fails to open is not
+# retried here: botocore already retried it).
+_BROKEN_READS = (botocore.exceptions.HTTPClientError,
+                 botocore.exceptions.ConnectionError,
+                 botocore.exceptions.IncompleteReadError)
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # S3 names some answers by their code alone (EntityTooLarge comes as a 400).
@@ -119,6 +136,76 @@ def _spool(reader: VerifyingReader, limit: int) -> tuple[IO[bytes], int]:
     return spool, count
 
 
+class _Download:
+    """An object's bytes from S3 that resume with a ranged GET if they break.
+
+    Every GET is pinned to the ETag the download started with, and each
+    answer must start at the byte asked for, so a resumed body neither
+    repeats nor skips a byte, nor mixes two versions of the object.
+    """
+
+    def __init__(self, client: Any, bucket: str, key: str, etag: str,
+                 start: int, count: int, resumes: int) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._etag = etag
+        self._position = start
+        self._end = start + count
+        self._resumes = resumes
+        self._doing = f"reading {bucket}/{key}"
+        self._body: Any = None
+        self._body = self._open()
+
+    def _open(self) -> Any:
+        with _s3_errors(self._doing):
+            answer = self._client.get_object(
+                Bucket=self._bucket, Key=self._key, IfMatch=self._etag,
+                Range=f"bytes={self._position}-{self._end - 1}")
+        body = answer["Body"]
+        match = _CONTENT_RANGE.fullmatch(answer.get("ContentRange") or "")
+        if match is None or int(match.group(1)) != self._position:
+            body.close()
+            raise exceptions.RemoteServiceUnavailable(
+                f"{self._doing}: asked for bytes from {self._position}, S3 "
+                f"answered Content-Range {answer.get('ContentRange')!r}")
+        return body
+
+    def __iter__(self) -> Iterator[bytes]:
+        resumed = 0
+        while self._position < self._end:
+            try:
+                for chunk in self._body.iter_chunks(CHUNK_SIZE):
+                    chunk = chunk[:self._end - self._position]
+                    self._position += len(chunk)
+                    yield chunk
+                    if self._position >= self._end:
+                        return
+                failure: BaseException = exceptions.RemoteServiceUnavailable(
+                    f"S3 ended {self._bucket}/{self._key} "
+                    f"{self._end - self._position} bytes early")
+            except _BROKEN_READS as exc:
+                failure = exc
+            except botocore.exceptions.BotoCoreError as exc:
+                raise exceptions.GlanceStoreError(
+                    f"{self._doing} failed: {exc}") from exc
+            if resumed >= self._resumes:
+                raise exceptions.RemoteServiceUnavailable(
+                    f"{self._doing} broke at byte {self._position} and "
+                    f"{resumed} resumptions failed: {failure}") from failure
+            resumed += 1
+            LOG.warning("%s broke at byte %d (%s); resuming (%d of %d)",
+                        self._doing, self._position, failure, resumed,
+                        self._resumes)
+            self._body.close()
+            self._body = self._open()
+
+    def close(self) -> None:
+        """Release the connection of the current GET."""
+        if self._body is not None:
+            self._body.close()
+
+
 class S3Driver(Driver):
     """Stores images as objects, multipart when large, in one bucket."""
 
@@ -131,7 +218,7 @@ class S3Driver(Driver):
                  url_format: str = "auto", region: str = "",
                  large_object_size: int = 100 * MB,
                  chunk_size: int = 10 * MB, cacert: str | None = None,
-                 client: Any = None) -> None:
+                 client: Any = None, resumes: int = RESUMES) -> None:
         if not host:
             raise exceptions.BadStoreConfiguration(
                 "the s3 store needs s3_store_host")
@@ -157,6 +244,7 @@ class S3Driver(Driver):
         self._region = region
         self._large_object_size = large_object_size
         self._chunk_size = chunk_size
+        self._resumes = resumes
         self._client = client or boto3.session.Session().client(
             "s3", endpoint_url=self._endpoint,
             aws_access_key_id=access_key, aws_secret_access_key=secret_key,
@@ -287,23 +375,9 @@ class S3Driver(Driver):
         count = check_range(head["ContentLength"], offset, length)
         if count == 0:
             return ImageData(iter(()), 0)
-        doing = f"reading {bucket}/{key}"
-        with _s3_errors(doing):
-            body = self._client.get_object(
-                Bucket=bucket, Key=key, IfMatch=head["ETag"],
-                Range=f"bytes={offset}-{offset + count - 1}")["Body"]
-        return ImageData(self._chunks(body, count, doing), count,
-                         close=body.close)
-
-    @staticmethod
-    def _chunks(body: Any, count: int, doing: str) -> Iterator[bytes]:
-        with _s3_errors(doing):
-            for chunk in body.iter_chunks(CHUNK_SIZE):
-                count -= len(chunk)
-                yield chunk
-        if count > 0:
-            raise exceptions.RemoteServiceUnavailable(
-                f"{doing}: S3 ended the object {count} bytes early")
+        download = _Download(self._client, bucket, key, head["ETag"], offset,
+                             count, self._resumes)
+        return ImageData(iter(download), count, close=download.close)
 
     def get_size(self, location: str) -> int:
         """The object's size."""

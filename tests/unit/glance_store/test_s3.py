@@ -10,9 +10,12 @@ import pytest
 from oslo_config import cfg
 
 import glance_store
-from glance_store import Stores, exceptions
+from glance_store import Stores
+from glance_store import exceptions
 from glance_store.drivers import s3
-from glance_store.drivers.s3 import S3Driver, capacity, part_size
+from glance_store.drivers.s3 import S3Driver
+from glance_store.drivers.s3 import capacity
+from glance_store.drivers.s3 import part_size
 
 MiB = 1024 * 1024
 TiB = 1024 * 1024 * MiB
