@@ -18,6 +18,7 @@ from glance_api import registry_client
 from glance_api import versions
 from glance_api.data.upload import StoreFailed
 from glance_api.exceptions import ApiError
+from glance_api.exceptions import ImageRefused
 from glance_common import errors as bodies
 from glance_store import exceptions as store_exc
 
@@ -71,9 +72,12 @@ def _store_error(exc: store_exc.GlanceStoreError, message: str) -> flask.Respons
 
 def error_response(code: int, message: str, headers=None) -> flask.Response:
     """The error in the style of the API version the request speaks."""
+    return bodies.error_response(code, message, headers, _style())
+
+
+def _style():
     path = flask.request.path
-    style = bodies.V2 if path == "/v2" or path.startswith("/v2") else bodies.V1
-    return bodies.error_response(code, message, headers, style)
+    return bodies.V2 if path == "/v2" or path.startswith("/v2") else bodies.V1
 
 
 def _status(table: list, exc: Exception) -> int:
@@ -89,6 +93,12 @@ def install(app: flask.Flask) -> None:
     @app.errorhandler(ApiError)
     def _api(exc: ApiError):
         return error_response(exc.code, exc.message, exc.headers)
+
+    @app.errorhandler(ImageRefused)
+    def _refused(exc: ImageRefused):
+        # v2 answers bytes that are not their disk_format with 415 (spec v2 5.1).
+        code = 415 if exc.mismatch and _style() == bodies.V2 else exc.code
+        return error_response(code, exc.message, exc.headers)
 
     @app.errorhandler(StoreFailed)
     def _upload_store(exc: StoreFailed):

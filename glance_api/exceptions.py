@@ -22,6 +22,19 @@ class BadRequest(ApiError):
     code = 400
 
 
+class ImageRefused(BadRequest):
+    """Image data that format inspection refuses (glance_api.data.inspect).
+
+    ``mismatch``: the bytes are not the declared disk_format, which v2
+    answers with 415 (spec v2 section 5.1); every other refusal, and v1's
+    mismatch, is 400.
+    """
+
+    def __init__(self, message: str, mismatch: bool = False):
+        super().__init__(message)
+        self.mismatch = mismatch
+
+
 class Unauthorized(ApiError):
     code = 401
 

@@ -7,6 +7,8 @@ import re
 from oslo_config import cfg
 
 import glance_store
+from glance_api.data.inspect import VMDK_TYPES
+from glance_common import formats
 from glance_common.options import noauth_opts
 from glance_common.options import server_opts
 
@@ -100,6 +102,32 @@ paste_deploy_opts = [
 ]
 
 
+image_format_opts = [
+    cfg.ListOpt("disk_formats", default=list(formats.DISK_FORMATS),
+                help="The disk formats images may have; leave out those this "
+                     "cloud's hypervisors cannot boot. Only names from the "
+                     "default count: others are never accepted."),
+    cfg.ListOpt("container_formats", default=list(formats.CONTAINER_FORMATS),
+                help="The container formats images may have. Only names from "
+                     "the default count: others are never accepted."),
+    cfg.ListOpt("vmdk_allowed_types", default=list(VMDK_TYPES),
+                help="VMDK create types an upload may have (case does not "
+                     "matter). Only %s count: every other type keeps its data "
+                     "in other files, which a hypervisor opening the image "
+                     "would read, so uploads of them are refused whatever this "
+                     "says. Empty: no VMDK upload is accepted."
+                     % " and ".join(VMDK_TYPES)),
+    cfg.BoolOpt("require_image_format_match", default=True,
+                help="Refuse uploaded data whose format, as the format "
+                     "inspector reads it, is not the image's disk_format "
+                     "(v2 answers 415, v1 400). disk_format raw and the "
+                     "formats no inspector reads (ami, ari, aki, ploop) take "
+                     "any data, and container formats other than bare skip "
+                     "this check. The safety checks (no qcow2 backing or data "
+                     "file, no VMDK parent or outside extents) apply either way."),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every option glance-api reads, the store library's included."""
 
@@ -108,6 +136,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(notification_opts)
     conf.register_opts(scrubber_opts)
     conf.register_opts(paste_deploy_opts, group="paste_deploy")
+    conf.register_opts(image_format_opts, group="image_format")
     glance_store.register_opts(conf)
 
 
@@ -115,7 +144,8 @@ def list_opts():
     """The options for oslo-config-generator."""
     return [(None, server_opts(API_PORT) + api_opts + noauth_opts()
              + notification_opts + scrubber_opts),
-            ("paste_deploy", paste_deploy_opts)]
+            ("paste_deploy", paste_deploy_opts),
+            ("image_format", image_format_opts)]
 
 
 def strategy(conf) -> str:

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import re
 import ssl
 import urllib.parse
-from typing import Any, Iterator
+from typing import Any
+from typing import Iterator
 
 import urllib3
 
@@ -37,6 +39,11 @@ LOG = logging.getLogger(__name__)
 HEALTH_TIMEOUT = 5.0  # seconds
 CONNECT_TIMEOUT = 10.0  # seconds
 PAGE = 1000  # images per registry call when iterating
+
+# The ids the registry can hold (glance_registry.validation.is_uuid_like):
+# a UUID, dashes optional, any case. Matched whole: no trailing newline.
+_IMAGE_ID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                       r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 
 
 class Error(Exception):
@@ -168,18 +175,30 @@ class RegistryClient:
 
     def get(self, ctx: RequestContext, image_id: str) -> dict:
         """One image; NotFound when ``ctx`` cannot see it."""
-        return self._request(ctx, "GET", "/images/%s" % _quote(image_id))["image"]
+        return self._request(ctx, "GET", _image_path(image_id))["image"]
 
     def create(self, ctx: RequestContext, image: dict) -> dict:
-        """Record a new image."""
+        """Record a new image; BadRequest for a chosen id that is not a UUID."""
+        chosen = image.get("id")
+        if chosen is not None and not (isinstance(chosen, str)
+                                       and _IMAGE_ID.fullmatch(chosen)):
+            # The same ids the image paths accept (a trailing newline
+            # passes a "$"-anchored check and then fails the UUID parse).
+            raise BadRequest("Invalid image id format")
         return self._request(ctx, "POST", "/images", json={"image": image})["image"]
 
     def update(self, ctx: RequestContext, image_id: str, changes: dict,
-               from_state: str | None = None, purge_props: bool = False) -> dict:
+               from_state: str | None = None, purge_props: bool = False,
+               property_quota: int | None = None, tag_quota: int | None = None) -> dict:
         """Change an image; with ``from_state`` only if its status is still that
-        (Conflict otherwise)."""
+        (Conflict otherwise). QuotaExceeded when the write would leave more
+        properties or tags than the quota given (checked atomically)."""
         body = {"image": changes, "from_state": from_state, "purge_props": purge_props}
-        return self._request(ctx, "PUT", "/images/%s" % _quote(image_id), json=body)["image"]
+        if property_quota is not None:
+            body["property_quota"] = property_quota
+        if tag_quota is not None:
+            body["tag_quota"] = tag_quota
+        return self._request(ctx, "PUT", _image_path(image_id), json=body)["image"]
 
     def heartbeat(self, ctx: RequestContext, image_id: str, status: str) -> None:
         """Mark an upload as still alive (its updated_at); Conflict when the
@@ -189,63 +208,65 @@ class RegistryClient:
     def delete(self, ctx: RequestContext, image_id: str, pending: bool = False) -> dict:
         """Soft-delete an image; returns it with its locations."""
         params = {"status": "pending_delete"} if pending else None
-        return self._request(ctx, "DELETE", "/images/%s" % _quote(image_id),
+        return self._request(ctx, "DELETE", _image_path(image_id),
                              params=params)["image"]
 
     # Delayed delete (glance-scrubber)
 
     def mark_scrubbed(self, ctx: RequestContext, image_id: str) -> dict:
         """pending_delete -> deleted; Conflict if it is not pending."""
-        return self._request(ctx, "POST", "/images/%s/scrubbed" % _quote(image_id))["image"]
+        return self._request(ctx, "POST", _image_path(image_id, "scrubbed"))["image"]
 
     def restore(self, ctx: RequestContext, image_id: str) -> dict:
         """pending_delete -> active; Conflict if it is not pending."""
-        return self._request(ctx, "POST", "/images/%s/restore" % _quote(image_id))["image"]
+        return self._request(ctx, "POST", _image_path(image_id, "restore"))["image"]
 
     # Members
 
     def members(self, ctx: RequestContext, image_id: str) -> list[dict]:
         """The members of an image."""
-        return self._request(ctx, "GET", "/images/%s/members" % _quote(image_id))["members"]
+        return self._request(ctx, "GET", _image_path(image_id, "members"))["members"]
 
     def add_member(self, ctx: RequestContext, image_id: str, member: str,
-                   can_share: bool | None) -> None:
-        """Add a member or change its can_share."""
+                   can_share: bool | None, member_quota: int | None = None) -> None:
+        """Add a member or change its can_share; QuotaExceeded past ``member_quota``."""
         body = None if can_share is None else {"member": {"can_share": can_share}}
-        self._request(ctx, "PUT", "/images/%s/members/%s"
-                      % (_quote(image_id), _quote(member)), json=body)
+        if member_quota is not None:
+            body = dict(body or {}, member_quota=member_quota)
+        self._request(ctx, "PUT", _member_path(image_id, member), json=body)
 
     def replace_members(self, ctx: RequestContext, image_id: str,
-                        memberships: list[dict]) -> None:
-        """Make the member list exactly ``memberships``."""
-        self._request(ctx, "PUT", "/images/%s/members" % _quote(image_id),
-                      json={"memberships": memberships})
+                        memberships: list[dict], member_quota: int | None = None) -> None:
+        """Make the member list exactly ``memberships``; QuotaExceeded past
+        ``member_quota``."""
+        self._request(ctx, "PUT", _image_path(image_id, "members"),
+                      json={"memberships": memberships, "member_quota": member_quota})
 
     def delete_member(self, ctx: RequestContext, image_id: str, member: str) -> None:
         """Remove one member."""
-        self._request(ctx, "DELETE", "/images/%s/members/%s"
-                      % (_quote(image_id), _quote(member)))
+        self._request(ctx, "DELETE", _member_path(image_id, member))
 
-    def create_member(self, ctx: RequestContext, image_id: str, member: str) -> dict:
-        """Share an image with a project (status pending); Conflict if it already is."""
-        return self._request(ctx, "POST", "/images/%s/members" % _quote(image_id),
-                             json={"member_id": member})["member"]
+    def create_member(self, ctx: RequestContext, image_id: str, member: str,
+                      member_quota: int | None = None) -> dict:
+        """Share an image with a project (status pending); Conflict if it already
+        is, QuotaExceeded past ``member_quota`` (checked atomically)."""
+        return self._request(ctx, "POST", _image_path(image_id, "members"),
+                             json={"member_id": member,
+                                   "member_quota": member_quota})["member"]
 
     def member(self, ctx: RequestContext, image_id: str, member: str) -> dict:
         """One membership; NotFound when there is none."""
-        return self._request(ctx, "GET", "/images/%s/members/%s"
-                             % (_quote(image_id), _quote(member)))["member"]
+        return self._request(ctx, "GET", _member_path(image_id, member))["member"]
 
     def set_member_status(self, ctx: RequestContext, image_id: str, member: str,
                           status: str) -> dict:
         """A member's answer to a share: pending, accepted or rejected."""
-        return self._request(ctx, "PUT", "/images/%s/members/%s/status"
-                             % (_quote(image_id), _quote(member)),
+        return self._request(ctx, "PUT", _member_path(image_id, member, "status"),
                              json={"status": status})["member"]
 
     def shared_images(self, ctx: RequestContext, member: str) -> list[dict]:
         """The images shared with ``member``."""
-        return self._request(ctx, "GET", "/shared-images/%s" % _quote(member))["shared_images"]
+        return self._request(ctx, "GET", "/shared-images/" + _segment(member))["shared_images"]
 
     # Quota accounting
 
@@ -259,7 +280,7 @@ class RegistryClient:
         the quota. QuotaExceeded when not even ``at_least`` fits.
         """
         body = {"at_least": at_least, "wanted": wanted, "quota": quota}
-        return self._request(ctx, "PUT", "/images/%s/reservation" % _quote(image_id),
+        return self._request(ctx, "PUT", _image_path(image_id, "reservation"),
                              json=body)["reserved"]
 
     def healthy(self, ctx: RequestContext) -> bool:
@@ -279,6 +300,19 @@ class RegistryClient:
     def metadefs(self, ctx, method: str, path: str, json=None, params=None):
         """A call to the registry's /metadefs API (path below /metadefs)."""
         return self._request(ctx, method, "/metadefs" + path, json=json, params=params)
+
+    # Pending fetches (data.fetch, data.sweep)
+
+    def vouch_for_fetch(self, ctx: RequestContext, image_id: str, pending: bool) -> None:
+        """Record (true: and refresh) or forget that this api owes the queued
+        image a fetch; Conflict when it is no longer queued."""
+        body = {"image": {}, "from_state": "queued", "fetch_pending": pending}
+        self._request(ctx, "PUT", _image_path(image_id), json=body)
+
+    def stale_fetches(self, ctx: RequestContext, before: str, limit: int) -> list[dict]:
+        """Queued images whose pending fetch nobody vouched for since ``before``."""
+        return self._request(ctx, "GET", "/images/stale-fetches",
+                             params={"before": before, "limit": limit})["images"]
 
 
 class ServiceTokenAuth:
@@ -332,7 +366,32 @@ def _cause(exc: BaseException) -> str:
     return type(reason if isinstance(reason, BaseException) else exc).__name__
 
 
-def _quote(part: str) -> str:
+def _image_path(image_id: str, *rest: str) -> str:
+    """``/images/{id}[/rest...]``; NotFound for an id the registry cannot hold.
+
+    Refusing before building the path keeps an id from naming another
+    route ("detail", "stale-fetches") or escaping its segment (dots,
+    encoded slashes): the registry's image URLs hold UUIDs only.
+    """
+    if not isinstance(image_id, str) or not _IMAGE_ID.fullmatch(image_id):
+        raise NotFound("No image found with ID %s" % image_id)
+    return "/".join(("/images", image_id) + rest)
+
+
+def _member_path(image_id: str, member: str, *rest: str) -> str:
+    """``/images/{id}/members/{member}[/rest...]``."""
+    return "/".join((_image_path(image_id, "members"), _segment(member)) + rest)
+
+
+def _segment(part: str) -> str:
+    """One quoted path segment; NotFound for one no route could hold.
+
+    The registry's server decodes %2F before routing, so a "/" would split
+    the segment; "." and ".." are dot segments a proxy may collapse; a NUL
+    cannot be stored (PostgreSQL refuses it in text).
+    """
+    if not part or part in (".", "..") or "/" in part or "\x00" in part:
+        raise NotFound("No such member: %r" % part)
     return urllib.parse.quote(part, safe="")
 
 

@@ -14,6 +14,7 @@ import flask
 import glance_store
 from glance_api import options
 from glance_api.data.fetch import Fetcher
+from glance_api.data.inspect import FormatRules
 from glance_api.data.sweep import Sweeper
 from glance_api.data.upload import Uploader
 from glance_api.notifier import Notifier
@@ -47,7 +48,8 @@ class Services:
         uploader = Uploader(registry, stores, notifier,
                             storage_quota=options.storage_quota(conf),
                             size_cap=conf.image_size_cap,
-                            heartbeat_interval=conf.upload_heartbeat_interval)
+                            heartbeat_interval=conf.upload_heartbeat_interval,
+                            format_rules=FormatRules.from_conf(conf))
         return cls(conf=conf, registry=registry, stores=stores, policy=Policy(conf),
                    notifier=notifier, uploader=uploader,
                    fetcher=Fetcher(uploader, conf.copy_from_workers),

@@ -14,11 +14,14 @@ or admin role, i.e. glance-api, may write (``auth``). It keeps:
   belongs to the caller's project unless an admin names another; a deleted
   image cannot be updated; a caller without a project cannot change members;
 - data integrity: the status machine (``status``), formats, protected images;
+- the count limits the api passes with a write (``limits``), counted in
+  that write's transaction;
 - the scrubber's moves (``scrubbing``) are for admins only.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from typing import Any
@@ -27,14 +30,27 @@ import peewee
 
 from glance_common.context import RequestContext
 from glance_common.timestamps import utcnow
-from glance_registry import status, templates, visibility
+from glance_registry import limits
+from glance_registry import status
+from glance_registry import templates
+from glance_registry import visibility
 from glance_registry.db import database
-from glance_registry.errors import BadRequest, Conflict, Forbidden, NotFound
-from glance_registry.models import (Image, ImageLocation, ImageMember,
-                                    ImageProperty, ImageTag)
-from glance_registry.serializers import Children, full
-from glance_registry.validation import (ImageChanges, check_formats,
-                                        is_uuid_like, normalize_id, parse_image)
+from glance_registry.errors import BadRequest
+from glance_registry.errors import Conflict
+from glance_registry.errors import Forbidden
+from glance_registry.errors import NotFound
+from glance_registry.models import Image
+from glance_registry.models import ImageLocation
+from glance_registry.models import ImageMember
+from glance_registry.models import ImageProperty
+from glance_registry.models import ImageTag
+from glance_registry.serializers import Children
+from glance_registry.serializers import full
+from glance_registry.validation import ImageChanges
+from glance_registry.validation import check_formats
+from glance_registry.validation import is_uuid_like
+from glance_registry.validation import normalize_id
+from glance_registry.validation import parse_image
 
 
 def load_children(image_ids: list[str]) -> Children:
@@ -126,12 +142,20 @@ def create_image(ctx: RequestContext, body: Any) -> dict[str, Any]:
 
 def update_image(ctx: RequestContext, image_id: str, body: Any,
                  from_state: str | None = None,
-                 purge_props: bool = False) -> dict[str, Any]:
+                 purge_props: bool = False, *,
+                 property_quota: int | None = None,
+                 tag_quota: int | None = None,
+                 fetch_pending: bool | None = None) -> dict[str, Any]:
     """Apply a PUT body; with ``from_state`` only if the status still is that.
 
     A status change must be allowed by the status machine, checked against
     ``from_state`` when given, else against the status read here; the write
     is conditioned on that same status, so a concurrent change is Conflict.
+    A write that adds properties (or sets tags) beyond ``property_quota``
+    (``tag_quota``) is QuotaExceeded, counted in its own transaction
+    (``limits``). ``fetch_pending`` true records (or refreshes) that the api
+    owes this queued image a fetch, false that it no longer does; leaving
+    queued forgets it too.
     """
     changes = parse_image(body, creating=False)
     if from_state is not None and from_state not in status.STATUSES:
@@ -141,8 +165,13 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
     now = utcnow()
     with database.atomic():
         image = find_live_image(ctx, image_id)
+        if property_quota is not None or tag_quota is not None:
+            limits.lock_image(image.id)
         columns = _update_columns(ctx, image, changes)
         checked = from_state if from_state is not None else image.status
+        if fetch_pending and (checked != "queued" or wanted not in (None, "queued")):
+            raise Conflict("Image %s is %s: only a queued image waits for a fetch."
+                           % (image_id, wanted or checked))
         moving = wanted is not None and wanted != checked
         if moving:
             status.check_transition(checked, wanted)
@@ -151,11 +180,13 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
                 columns.get("disk_format", image.disk_format),
                 columns.get("container_format", image.container_format))
         columns["updated_at"] = now
+        if fetch_pending is not None or (moving and wanted != "queued"):
+            columns["fetch_pending_at"] = now if fetch_pending else None
         query = Image.update(columns).where(Image.id == image.id,
                                             Image.deleted == False)  # noqa: E712
         # Any write that names a status, moving or not, is compare-and-set:
         # writing back a stale status would be a move nobody checked.
-        guarded = from_state is not None or wanted is not None
+        guarded = from_state is not None or wanted is not None or bool(fetch_pending)
         if guarded:
             query = query.where(Image.status == checked)
         if query.execute() == 0:
@@ -163,12 +194,31 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
                 raise NotFound("No image found with ID %s" % image_id)
             raise _lost_race(checked, wanted or checked)
         if changes.properties is not None or purge_props:
-            _set_properties(image.id, changes.properties or {}, purge_props, now)
+            if _set_properties(image.id, changes.properties or {}, purge_props, now):
+                limits.enforce(limits.PROPERTIES, _live_count(ImageProperty, image.id),
+                               property_quota)
         if changes.tags is not None:
             _set_tags(image.id, changes.tags, now)
+            limits.enforce(limits.TAGS, _live_count(ImageTag, image.id), tag_quota)
         if changes.locations is not None:
             _set_locations(image.id, changes.locations, now)
         return show(load(image.id))
+
+
+def stale_fetches(ctx: RequestContext, before: datetime.datetime,
+                  limit: int) -> list[dict[str, Any]]:
+    """Queued images whose pending fetch nobody vouched for since ``before``
+    (oldest first, at most ``limit``); admins only."""
+    if not ctx.is_admin:
+        raise Forbidden("Only admins may list the fetches of every project.")
+    rows = (Image.select()
+            .where(Image.status == "queued", Image.deleted == False,  # noqa: E712
+                   Image.fetch_pending_at < before)
+            .order_by(Image.fetch_pending_at, Image.id)
+            .limit(limit))
+    rows = list(rows)
+    children = load_children([row.id for row in rows])
+    return [full(row, children) for row in rows]
 
 
 def delete_image(ctx: RequestContext, image_id: str,
@@ -279,15 +329,24 @@ def load(image_id: str) -> Image:
     return next(iter(Image.raw(sql, *params)))
 
 
+def _live_count(model: type[peewee.Model], image_id: str) -> int:
+    """How many live child rows of ``model`` the image has."""
+    return (model.select().where(model.image == image_id,
+                                 model.deleted == False)  # noqa: E712
+            .count())
+
+
 def _set_properties(image_id: str, properties: dict[str, str | None],
-                    purge: bool, now) -> None:
-    """Merge ``properties`` into the image's (replace them all when purging).
+                    purge: bool, now) -> bool:
+    """Merge ``properties`` into the image's (replace them all when purging);
+    True when a property that was not live is now.
 
     A None value removes that property.
     """
     rows = {p.name: p for p in
             ImageProperty.select().where(ImageProperty.image == image_id)}
     properties = dict(properties)
+    added = False
     for name in [k for k, v in properties.items() if v is None]:
         del properties[name]
         if name in rows and not rows[name].deleted:
@@ -295,6 +354,7 @@ def _set_properties(image_id: str, properties: dict[str, str | None],
              .where(ImageProperty.id == rows[name].id).execute())
     for name, value in properties.items():
         row = rows.get(name)
+        added = added or row is None or bool(row.deleted)
         if row is None:
             ImageProperty.insert(image=image_id, name=name, value=value,
                                  created_at=now, updated_at=now).execute()
@@ -308,6 +368,7 @@ def _set_properties(image_id: str, properties: dict[str, str | None],
         if gone:
             (ImageProperty.update(deleted=True, deleted_at=now, updated_at=now)
              .where(ImageProperty.id.in_(gone)).execute())
+    return added
 
 
 def _set_tags(image_id: str, tags: list[str], now) -> None:

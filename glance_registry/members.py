@@ -4,7 +4,9 @@ Anyone who sees an image may list its members; who may change them (and,
 in v2, whether the image is shared) is decided by glance-api before it
 calls these (see ``images``). v1 adds members with a ``can_share`` flag and
 makes a private image shared; v2 adds them with can_share false and leaves
-the visibility alone, and a member accepts or rejects (``status``).
+the visibility alone, and a member accepts or rejects (``status``). A write
+that adds members may carry ``member_quota``, checked against the live
+members in its own transaction (``limits``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ import peewee
 
 from glance_common.context import RequestContext
 from glance_common.timestamps import utcnow
+from glance_registry import limits
 from glance_registry.db import database
-from glance_registry.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from glance_registry.errors import BadRequest
+from glance_registry.errors import Conflict
+from glance_registry.errors import NotFound
+from glance_registry.errors import Unauthenticated
 from glance_registry.images import find_image
-from glance_registry.models import Image, ImageMember
+from glance_registry.models import Image
+from glance_registry.models import ImageMember
 from glance_registry.serializers import member as member_json
 
 _KEEP = object()  # "can_share not given": keep the existing value
@@ -36,12 +43,18 @@ def list_members(ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
 
 
 def add_member(ctx: RequestContext, image_id: str, member: str, body: Any) -> None:
-    """Add or update one member; ``body`` is the optional {"member": {...}}."""
+    """Add or update one member; ``body`` is the optional
+    {"member": {...}, "member_quota": n}."""
     can_share = _parse_one(body)
+    quota = limits.parse_limit(body, "member_quota")
     _check_member_id(member)
     now = utcnow()
     with database.atomic():
         image = _image_for_member_change(ctx, image_id)
+        if quota is not None:
+            limits.lock_image(image.id)
+            if _row(image.id, member) is None:
+                limits.enforce(limits.MEMBERS, _live_count(image.id) + 1, quota)
         _share(image, now)
         _upsert(image.id, member, can_share, now)
 
@@ -49,6 +62,8 @@ def add_member(ctx: RequestContext, image_id: str, member: str, body: Any) -> No
 def replace_members(ctx: RequestContext, image_id: str, body: Any) -> None:
     """Make the member list exactly the body's ``memberships``."""
     wanted = _parse_memberships(body)
+    # The list becomes exactly ``wanted``, whatever a concurrent write did.
+    limits.enforce(limits.MEMBERS, len(wanted), limits.parse_limit(body, "member_quota"))
     now = utcnow()
     with database.atomic():
         image = _image_for_member_change(ctx, image_id)
@@ -83,13 +98,18 @@ def create_member(ctx: RequestContext, image_id: str, body: Any) -> dict[str, An
         raise BadRequest('Expected {"member_id": "<project>"}.')
     member = body.get("member_id")
     _check_member_id(member)
+    quota = limits.parse_limit(body, "member_quota")
     now = utcnow()
     try:
         with database.atomic():
             image = _image_for_member_change(ctx, image_id)
+            if quota is not None:
+                limits.lock_image(image.id)
             row = _row(image.id, member, live=False)
             if row is not None and not row.deleted:
                 raise _duplicate(member, image.id)
+            if quota is not None:
+                limits.enforce(limits.MEMBERS, _live_count(image.id) + 1, quota)
             if row is None:
                 ImageMember.insert(image=image.id, member=member, can_share=False,
                                    status="pending", created_at=now,
@@ -179,6 +199,13 @@ def _row(image_id: str, member: str, live: bool = True) -> ImageMember | None:
     return query.first()
 
 
+def _live_count(image_id: str) -> int:
+    return (ImageMember.select()
+            .where(ImageMember.image == image_id,
+                   ImageMember.deleted == False)  # noqa: E712
+            .count())
+
+
 def _duplicate(member: str, image_id: str) -> Conflict:
     return Conflict("Member %s is duplicated for image %s" % (member, image_id))
 
@@ -215,7 +242,9 @@ def _upsert(image_id: str, member: str, can_share, now) -> None:
 
 
 def _parse_one(body: Any):
-    if body is None or body == {}:
+    if isinstance(body, dict) and "member" not in body and set(body) <= {"member_quota"}:
+        return _KEEP
+    if body is None:
         return _KEEP
     if not isinstance(body, dict) or not isinstance(body.get("member"), dict):
         raise BadRequest('Expected {"member": {"can_share": true|false}}.')

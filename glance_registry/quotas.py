@@ -18,7 +18,9 @@ import peewee
 
 from glance_common.context import RequestContext
 from glance_registry import db
-from glance_registry.errors import BadRequest, Conflict, QuotaExceeded
+from glance_registry.errors import BadRequest
+from glance_registry.errors import Conflict
+from glance_registry.errors import QuotaExceeded
 from glance_registry.images import find_live_image
 from glance_registry.models import Image
 

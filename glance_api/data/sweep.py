@@ -3,7 +3,10 @@
 An upload refreshes its image's updated_at every upload_heartbeat_interval
 seconds. An image still in ``saving`` long after its last heartbeat belongs to
 a process that died (or lost the registry when it tried to record the
-failure), so nothing else will ever finish it.
+failure), so nothing else will ever finish it. Likewise a queued image
+owed a fetch (v1 copy-from, data.fetch) whose api stopped vouching for it:
+the api died with the job still waiting in its pool, or before the fetch
+reached ``saving``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,25 @@ def sweep_once(registry, stores, interval: float, now: datetime.datetime | None 
         stores.discard_partial(image["id"])
         LOG.warning("Image %s is now %s: its upload stopped sending heartbeats",
                     image["id"], on_failure.status)
+        failed.append(image["id"])
+    return failed + _sweep_fetches(registry, ctx, stale_before, on_failure)
+
+
+def _sweep_fetches(registry, ctx: RequestContext, stale_before: datetime.datetime,
+                   on_failure: OnFailure) -> list[str]:
+    """Fail the queued images whose pending fetch nobody vouches for any more."""
+    changes = {"status": on_failure.status}
+    changes.update(dict.fromkeys(on_failure.clears))
+    failed = []
+    for image in registry.stale_fetches(ctx, timestamps.to_json(stale_before), PAGE):
+        try:
+            registry.update(ctx, image["id"], changes, from_state="queued")
+            if on_failure.status == "queued":
+                registry.vouch_for_fetch(ctx, image["id"], False)
+        except (registry_client.NotFound, registry_client.Conflict):
+            continue  # another sweeper, or the fetch itself, got there first
+        LOG.warning("Image %s is now %s: the api that was to fetch its data "
+                    "(copy-from) stopped vouching for it", image["id"], on_failure.status)
         failed.append(image["id"])
     return failed
 

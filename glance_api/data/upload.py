@@ -8,6 +8,8 @@ expect it), back to ``queued`` with size and checksums cleared for v2.
 The reader stack, outermost first, as the store pulls bytes through it:
 
     store's VerifyingReader   counts, caps, hashes (glance_store)
+    InspectingStream          shows each byte to the format inspectors; refuses
+                              hostile or mislabelled images (data.inspect)
     UploadStream              holds quota for each byte, beats the heartbeat
     source                    ClientBody (request) or a store's chunks (fetch)
 """
@@ -19,7 +21,14 @@ import logging
 import time
 
 from glance_api import registry_client
-from glance_api.exceptions import ApiError, Conflict, PreconditionFailed, TooLarge
+from glance_api.data.inspect import DEFAULT_RULES
+from glance_api.data.inspect import FormatRules
+from glance_api.data.inspect import Inspected
+from glance_api.data.inspect import InspectingStream
+from glance_api.exceptions import ApiError
+from glance_api.exceptions import Conflict
+from glance_api.exceptions import PreconditionFailed
+from glance_api.exceptions import TooLarge
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
 from glance_store.url_filter import redact
@@ -37,7 +46,8 @@ class OnFailure:
 
 
 KILL = OnFailure("killed")  # v1 (spec v1 6.2)
-REQUEUE = OnFailure("queued", ("size", "checksum", "os_hash_algo", "os_hash_value"))
+REQUEUE = OnFailure("queued", ("size", "virtual_size", "checksum", "os_hash_algo",
+                               "os_hash_value"))
 
 
 class ImageChanged(PreconditionFailed):
@@ -110,7 +120,9 @@ class Uploader:
     """Streams image data into the stores and records the outcome in the registry."""
 
     def __init__(self, registry, stores, notifier, *, storage_quota: int,
-                 size_cap: int, heartbeat_interval: float):
+                 size_cap: int, heartbeat_interval: float,
+                 format_rules: FormatRules = DEFAULT_RULES):
+        self.format_rules = format_rules
         self.registry = registry
         self.stores = stores
         self.notifier = notifier
@@ -124,8 +136,10 @@ class Uploader:
         """Stream ``source`` into a store as ``image``'s data and activate it.
 
         ``size`` and ``checksum`` are what the caller promised; the bytes
-        must match. Returns the active image; on failure raises the client's
-        error with the image left as ``on_failure`` says and no bytes kept.
+        must match, and be what ``image`` says under ``format_rules`` (the
+        ``[image_format]`` options). Returns the active image; on failure
+        raises the client's error with the image left as ``on_failure``
+        says and no bytes kept.
         """
         image_id = image["id"]
         try:
@@ -136,8 +150,10 @@ class Uploader:
                            "started." % image_id) from exc
         self.notifier.image_event(ctx, "image.prepare", saving)
         reservation = Reservation(ctx, self.registry, image, self.storage_quota)
-        stream = UploadStream(source, reservation, lambda: self._heartbeat(ctx, image_id),
-                              self.heartbeat_interval)
+        stream = InspectingStream(
+            UploadStream(source, reservation, lambda: self._heartbeat(ctx, image_id),
+                         self.heartbeat_interval),
+            image.get("disk_format"), image.get("container_format"), self.format_rules)
         try:
             if size is not None:
                 reservation.ensure(size)
@@ -152,11 +168,14 @@ class Uploader:
                 raise StoreFailed("%s Setting image status to '%s'."
                                   % (exc, on_failure.status)) from exc
             raise
-        return self._activate(ctx, image_id, result, on_failure)
+        # The store verified the whole stream, so it was read to its end,
+        # where the inspection gave its verdict.
+        return self._activate(ctx, image_id, result, stream.inspected, on_failure)
 
-    def _activate(self, ctx: RequestContext, image_id: str, result,
+    def _activate(self, ctx: RequestContext, image_id: str, result, inspected: Inspected,
                   on_failure: OnFailure) -> dict:
         changes = {"status": "active", "size": result.size, "checksum": result.checksum,
+                   "virtual_size": inspected.virtual_size,
                    "os_hash_algo": result.os_hash_algo,
                    "os_hash_value": result.os_hash_value,
                    "locations": [{"url": result.location,

@@ -8,6 +8,7 @@ import flask
 from glance_api import image_rules
 from glance_api.data import download
 from glance_api.data.body import ClientBody
+from glance_api.data.body import drained_on_error
 from glance_api.data.upload import discard
 from glance_api.exceptions import Conflict
 from glance_api.exceptions import NotFound
@@ -85,6 +86,12 @@ def show(image_id):
 
 @bp.post("/v1/images")
 def create():
+    # A refusal (even before the body is read) must reach a client still sending.
+    with drained_on_error(flask.request.environ):
+        return _create()
+
+
+def _create():
     ctx, svc = _ctx(), services()
     meta, body = headers.parse(flask.request.headers), _body()
     rules.check_create(ctx, svc, meta, body)
@@ -98,13 +105,20 @@ def create():
 
 @bp.put("/v1/images/<image_id>")
 def update(image_id):
+    with drained_on_error(flask.request.environ):
+        return _update(image_id)
+
+
+def _update(image_id: str):
     ctx, svc = _ctx(), services()
     meta, body = headers.parse(flask.request.headers), _body()
     image = image_rules.get_visible(svc.registry, ctx, image_id)
     changes = rules.check_update(ctx, svc, image, meta, body)
     purge = meta.purge_props and not body.present
     if changes or purge:
-        image = svc.registry.update(ctx, image_id, changes, purge_props=purge)
+        # The registry counts the properties again, atomically.
+        image = svc.registry.update(ctx, image_id, changes, purge_props=purge,
+                                    property_quota=svc.conf.image_property_quota)
     image = _attach_data(ctx, svc, image, meta, body, reserved=image)
     svc.notifier.image_event(ctx, "image.update", image)
     return _image_response(image, 200)

@@ -7,7 +7,9 @@ import flask
 from glance_api import image_rules
 from glance_api import payloads
 from glance_api import policy
+from glance_api import registry_client
 from glance_api.exceptions import BadRequest
+from glance_api.exceptions import TooLarge
 from glance_api.services import services
 from glance_api.v1 import rules
 
@@ -43,7 +45,20 @@ def _json_body(key: str) -> dict | None:
 
 
 def _check_member_quota(count: int) -> None:
+    """The fast path: refuse early what the registry would refuse anyway."""
     image_rules.check_member_quota(services().conf.image_member_quota, count)
+
+
+def _member_quota() -> int | None:
+    """The limit the registry enforces with the write (None: unlimited)."""
+    quota = services().conf.image_member_quota
+    return quota if quota >= 0 else None
+
+
+def _over_quota() -> TooLarge:
+    """The registry's 413 (a concurrent add took the last place), in v1's words."""
+    return TooLarge("An image may have at most %d members."
+                    % services().conf.image_member_quota)
 
 
 def _wants_member_events() -> bool:
@@ -96,7 +111,11 @@ def add(image_id, member):
     current = _sharable(image_id, "add_member")
     if not any(m["member_id"] == member for m in current):
         _check_member_quota(len(current) + 1)
-    registry.add_member(_ctx(), image_id, member, can_share)
+    try:
+        registry.add_member(_ctx(), image_id, member, can_share,
+                            member_quota=_member_quota())
+    except registry_client.QuotaExceeded as exc:
+        raise _over_quota() from exc
     if _wants_member_events():
         _notify_changes(image_id, current)
     return flask.Response(status=204)
@@ -115,7 +134,11 @@ def replace(image_id):
     # Replacing the list adds and removes members (v2's modify_member is
     # something else: a member's own answer to a share).
     before = _sharable(image_id, "add_member", "delete_member")
-    registry.replace_members(_ctx(), image_id, body["memberships"])
+    try:
+        registry.replace_members(_ctx(), image_id, body["memberships"],
+                                 member_quota=_member_quota())
+    except registry_client.QuotaExceeded as exc:
+        raise _over_quota() from exc
     if _wants_member_events():
         _notify_changes(image_id, before)
     return flask.Response(status=204)

@@ -56,6 +56,7 @@ def declared_size(meta: ImageMeta, body: Body, image: dict | None = None) -> int
 def _check_common(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Body,
                   target: dict) -> None:
     image_rules.check_formats(meta.fields)
+    svc.uploader.format_rules.check_allowed(meta.fields)
     cap = svc.conf.image_size_cap
     size = declared_size(meta, body)
     if size is not None and size > cap:

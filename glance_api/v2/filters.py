@@ -40,35 +40,39 @@ def registry_params(query: Iterable[tuple[str, str]], *, limit_default: int,
         params["marker"] = single["marker"]
     params["sort"] = _sort(pairs)
     for key, value in pairs:
-        if key in PAGING or key == "tag":
-            continue
-        if key == "changes-since":
-            raise BadRequest('The "changes-since" filter is no longer available on v2.')
-        if key == "visibility":
-            if value not in VISIBILITIES:
-                raise BadRequest("Invalid visibility value: %s" % value)
-            params["visibility"] = value
-        elif key == "member_status":
-            if value not in MEMBER_STATUSES:
-                raise BadRequest("Invalid status: %s" % value)
-            params["member_status"] = value
-        elif key in BOOLEAN_FILTERS:
-            params[key] = _boolean(key, value)
-        elif key in IN_FILTERS:
-            params[key] = _in_values(value)
-        elif key in ("size_min", "size_max"):
-            params[key] = _number(value)
-        elif key in TIME_FILTERS:
-            op, moment = _time_filter(key, value)
-            params["%s_%s" % (key, op)] = moment
-        elif key in EXACT_FILTERS:
-            params[key] = value
-        else:
-            params["prop-" + key] = value
+        if key not in PAGING and key != "tag":
+            _add_filter(params, key, value)
     tags = [value for key, value in pairs if key == "tag"]
     if tags:
         params["tag"] = tags
     return params
+
+
+def _add_filter(params: dict, key: str, value: str) -> None:
+    """Put one query filter into ``params`` as the registry names it."""
+    if key == "changes-since":
+        raise BadRequest('The "changes-since" filter is no longer available on v2.')
+    if key == "visibility":
+        if value not in VISIBILITIES:
+            raise BadRequest("Invalid visibility value: %s" % value)
+        params["visibility"] = value
+    elif key == "member_status":
+        if value not in MEMBER_STATUSES:
+            raise BadRequest("Invalid status: %s" % value)
+        params["member_status"] = value
+    elif key in BOOLEAN_FILTERS:
+        params[key] = _boolean(key, value)
+    elif key in IN_FILTERS:
+        params[key] = _in_values(value)
+    elif key in ("size_min", "size_max"):
+        params[key] = _number(value)
+    elif key in TIME_FILTERS:
+        op, moment = _time_filter(key, value)
+        params["%s_%s" % (key, op)] = moment
+    elif key in EXACT_FILTERS:
+        params[key] = value
+    else:
+        params["prop-" + key] = value
 
 
 def links(query: Iterable[tuple[str, str]], page: list[dict], limit: int) -> tuple[str, str | None]:
@@ -113,7 +117,7 @@ def _sort(pairs: list[tuple[str, str]]) -> list[str]:
         if len(dirs) > 1 and len(dirs) != len(keys):
             raise BadRequest("Number of sort dirs does not match the number of sort keys")
         directions = dirs if len(dirs) == len(keys) else [dirs[0] if dirs else "desc"] * len(keys)
-        items = list(zip(keys, directions))
+        items = list(zip(keys, directions, strict=True))
     for key, direction in items:
         if key not in SORT_KEYS:
             raise BadRequest("Invalid sort key: %s. It must be one of the following: %s."

@@ -14,6 +14,7 @@ import flask
 from glance_api import registry_client
 from glance_api.data import download
 from glance_api.data.body import ClientBody
+from glance_api.data.body import drained_on_error
 from glance_api.data.upload import REQUEUE
 from glance_api.data.upload import ImageChanged
 from glance_api.exceptions import ApiError
@@ -36,6 +37,12 @@ class Gone(ApiError):
 
 @bp.put("/v2/images/<image_id>/file")
 def upload(image_id):
+    # A refusal (even before the body is read) must reach a client still sending.
+    with drained_on_error(flask.request.environ):
+        return _upload(image_id)
+
+
+def _upload(image_id: str):
     ctx, svc = flask.g.context, services()
     content_type = (flask.request.mimetype or "").lower()
     if content_type != "application/octet-stream":

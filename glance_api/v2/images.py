@@ -69,6 +69,7 @@ def create():
     ctx, svc = _ctx(), services()
     record = schemas.check_create(json_body(), property_quota=svc.conf.image_property_quota,
                                   tag_quota=svc.conf.image_tag_quota)
+    svc.uploader.format_rules.check_allowed(record)
     owner = record.get("owner")
     if owner is not None and owner != ctx.project_id and not ctx.is_admin:
         raise Forbidden("You are not permitted to create images owned by '%s'" % owner)
@@ -123,11 +124,15 @@ def update(image_id):
     changes = patch.apply(render(svc, image), operations,
                           property_quota=svc.conf.image_property_quota,
                           tag_quota=svc.conf.image_tag_quota)
+    svc.uploader.format_rules.check_allowed(changes)
     if "owner" in changes and not ctx.is_admin:
         raise Forbidden("Owner can't be updated by non admin.")
     _check_visibility_change(svc, ctx, changes.get("visibility"), image)
     if changes:
-        image = svc.registry.update(ctx, image_id, changes)
+        # The registry counts again, atomically: the patch read may be stale.
+        image = svc.registry.update(ctx, image_id, changes,
+                                    property_quota=svc.conf.image_property_quota,
+                                    tag_quota=svc.conf.image_tag_quota)
         svc.notifier.image_event(ctx, "image.update", image)
     return render(svc, image)
 

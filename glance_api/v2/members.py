@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import flask
 
-from glance_api import image_rules
 from glance_api import policy
 from glance_api import registry_client
 from glance_api.exceptions import BadRequest
 from glance_api.exceptions import Conflict
 from glance_api.exceptions import Forbidden
 from glance_api.exceptions import NotFound
+from glance_api.exceptions import TooLarge
 from glance_api.services import services
 from glance_api.v2 import schemas
 from glance_api.v2 import views
@@ -54,12 +54,25 @@ def create(image_id):
     member = body.get("member") if isinstance(body, dict) else None
     if not isinstance(member, str) or not member:
         raise BadRequest("Member to be added not specified")
-    image_rules.check_member_quota(svc.conf.image_member_quota, len(members) + 1)
+    quota = svc.conf.image_member_quota
+    # A fast path; the registry counts again in the write's own transaction.
+    _check_member_quota(quota, len(members) + 1)
     try:
-        row = svc.registry.create_member(ctx, image_id, member)
+        row = svc.registry.create_member(ctx, image_id, member,
+                                         member_quota=quota if quota >= 0 else None)
     except registry_client.Conflict:
         raise Conflict("Member %s is duplicated for image %s" % (member, image_id)) from None
+    except registry_client.QuotaExceeded as exc:
+        raise TooLarge(exc.message) from exc  # Glance's words, from the registry
     return views.member(image_id, row)
+
+
+def _check_member_quota(quota: int, attempted: int) -> None:
+    """413 in Glance's words beyond ``quota`` members (a negative quota: unlimited)."""
+    if 0 <= quota < attempted:
+        raise TooLarge("The limit has been exceeded on the number of allowed image "
+                       "members for this image. Attempted: %d, Maximum: %d"
+                       % (attempted, quota))
 
 
 @bp.get("/v2/images/<image_id>/members")

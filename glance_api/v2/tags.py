@@ -34,7 +34,8 @@ def add(image_id, tag):
     tags = list(image.get("tags") or [])
     if tag not in tags:
         schemas.check_tag_quota(svc.conf.image_tag_quota, len(tags) + 1)
-        image = svc.registry.update(flask.g.context, image_id, {"tags": tags + [tag]})
+        image = svc.registry.update(flask.g.context, image_id, {"tags": tags + [tag]},
+                                    tag_quota=svc.conf.image_tag_quota)
         svc.notifier.image_event(flask.g.context, "image.update", image)
     return flask.Response(status=204)
 

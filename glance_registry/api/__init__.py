@@ -78,9 +78,21 @@ size, checksum``. ``size`` is null until the api sets it.
     locations [{url, metadata?, status?}].
     Unknown fields or wrong types, or status deleted/pending_delete -> 400;
     duplicate id (deleted ones too) -> 409.
-``PUT /images/{id}`` {"image": {...}, "from_state": s|null, "purge_props": bool}
+``PUT /images/{id}`` {"image": {...}, "from_state": s|null, "purge_props": bool,
+    "property_quota": n|null, "tag_quota": n|null, "fetch_pending": bool|null}
     -> 200 {"image": full}. Changed fields only; "locations" replaces the
-    list; "properties" merge (replace with purge_props). A status change
+    list; "properties" merge (replace with purge_props). Quotas (null or
+    negative: unlimited) are counted in the write's own transaction,
+    serialised per image (glance_registry.limits): a write that makes a
+    property live again or anew and leaves more than property_quota live
+    -> 413; one that sets tags leaving more than tag_quota -> 413; the 413
+    message is Glance's ("The limit has been exceeded on the number of
+    allowed image properties. Attempted: N, Maximum: M"). fetch_pending
+    true: glance-api owes this queued image a fetch (v1 copy-from) and
+    vouches for it now (fetch_pending_at, never in the image JSON); 409
+    unless the image is and stays queued (the write is compare-and-set on
+    queued). false: no fetch is owed. Any status change away from queued
+    forgets it. A status change
     must be allowed by glance_registry.status from from_state (when given)
     or else the current status: 409 "Image status transition from X to Y is
     not allowed"; leaving queued/uploading for saving/importing/active
@@ -89,6 +101,11 @@ size, checksum``. ``size`` is null until the api sets it.
     is still the one checked, else 409. Every update bumps updated_at (an
     empty image object is a heartbeat). Owner: admins only (dropped
     otherwise). Invisible: 404. Deleted image: 403 admin, 404 others.
+``GET /images/stale-fetches?before=T[&limit=n]`` -> 200 {"images": [full, ...]}
+    Queued, live images whose pending fetch was last vouched for before T
+    (oldest first; limit default 100, capped at api_limit_max): their api
+    died or lost the registry, so nothing will fill them. Admins only
+    (403); T unparsable or absent -> 400.
 ``DELETE /images/{id}[?status=pending_delete]`` -> 200 {"image": full}
     Soft delete; the response lists the locations with their new status.
     Protected -> 403; pending_delete -> 403; deleted or invisible -> 404;
@@ -99,14 +116,14 @@ accepted, rejected), created_at, updated_at``.
 ``GET /images/{id}/members`` -> 200 {"members": [row, ...]} (live members)
 ``GET /images/{id}/members/{member}`` -> 200 {"member": row}; 404 "M not found
     in the member list of the image I." when not a live member.
-``PUT /images/{id}/members/{member}`` [{"member": {"can_share": b}}] -> 204
-    v1 add or update: a new member is pending with can_share as given
-    (default false); an existing one keeps its status (and its can_share
-    when the body gives none).
-``PUT /images/{id}/members`` {"memberships": [{member_id, can_share?}]} -> 204
-    v1: the live members become exactly these.
+``PUT /images/{id}/members/{member}`` [{"member": {"can_share": b}, "member_quota": n}]
+    -> 204. v1 add or update: a new member is pending with can_share as
+    given (default false); an existing one keeps its status (and its
+    can_share when the body gives none).
+``PUT /images/{id}/members`` {"memberships": [{member_id, can_share?}], "member_quota": n}
+    -> 204. v1: the live members become exactly these.
 ``DELETE /images/{id}/members/{member}`` -> 204; 404 not a member.
-``POST /images/{id}/members`` {"member_id": m} -> 201 {"member": row}
+``POST /images/{id}/members`` {"member_id": m, "member_quota": n} -> 201 {"member": row}
     v2 add: status pending, can_share false; 409 "Member M is duplicated for
     image I" when m is a live member (a removed one is added afresh); 400
     without a member_id string of 1 to 255 characters. The visibility is
@@ -114,6 +131,11 @@ accepted, rejected), created_at, updated_at``.
 ``PUT /images/{id}/members/{member}/status`` {"status": s} -> 200 {"member": row}
     v2: s is pending, accepted or rejected (400 otherwise or when absent);
     404 when m is not a live member. updated_at changes.
+    member_quota (optional; null or negative: unlimited): a write that
+    would leave more live members than that -> 413 "The limit has been
+    exceeded on the number of allowed image members for this image.
+    Attempted: N, Maximum: M", counted in the write's own transaction,
+    serialised per image (glance_registry.limits); a duplicate is still 409.
     Reading members: invisible or deleted image -> 404. Changing members
     (every PUT, POST, DELETE): no project and not admin -> 401; invisible
     or deleted image -> 404. v1 sharing of a private image makes it shared.
@@ -144,8 +166,15 @@ from __future__ import annotations
 
 import flask
 
-from glance_registry.api import health, images, members, metadefs, quotas, scrubbing
+from glance_registry.api import health
+from glance_registry.api import images
+from glance_registry.api import members
+from glance_registry.api import metadefs
+from glance_registry.api import quotas
+from glance_registry.api import scrubbing
 from glance_registry.api.settings import Settings
+from glance_registry.errors import NotFound
+from glance_registry.validation import is_uuid_like
 
 
 def register(app: flask.Flask, settings: Settings) -> None:
@@ -156,3 +185,22 @@ def register(app: flask.Flask, settings: Settings) -> None:
     app.register_blueprint(health.blueprint())
     app.register_blueprint(scrubbing.blueprint())
     app.register_blueprint(metadefs.blueprint(settings))
+    app.url_value_preprocessor(_refuse_unroutable_ids)
+
+
+def _refuse_unroutable_ids(endpoint, values) -> None:
+    """404 for an image id no image can have, or a member id no row can hold,
+    before a handler queries with it.
+
+    ``is_uuid_like`` anchors with "$", which lets one trailing newline
+    through to the UUID parse; a NUL is refused by PostgreSQL's text type.
+    """
+    if not values:
+        return
+    image_id = values.get("image_id")
+    if image_id is not None and (not is_uuid_like(image_id) or image_id.endswith("\n")):
+        raise NotFound("No image found with ID %s" % image_id)
+    member = values.get("member")
+    if member is not None and "\x00" in member:
+        raise NotFound("%r not found in the member list of the image %s."
+                       % (member, image_id))

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import flask
 
-from glance_registry import images, listing
-from glance_registry.api.bodies import context, json_body
+from glance_common import timestamps
+from glance_registry import images
+from glance_registry import limits
+from glance_registry import listing
+from glance_registry.api.bodies import context
+from glance_registry.api.bodies import json_body
 from glance_registry.api.settings import Settings
 from glance_registry.errors import BadRequest
-from glance_registry.serializers import brief, full
+from glance_registry.serializers import brief
+from glance_registry.serializers import full
 
 
 def blueprint(settings: Settings) -> flask.Blueprint:
@@ -50,9 +55,26 @@ def blueprint(settings: Settings) -> flask.Blueprint:
             raise BadRequest("from_state must be a status or null.")
         if not isinstance(purge_props, bool):
             raise BadRequest("purge_props must be true or false.")
-        image = images.update_image(context(), image_id, body["image"],
-                                    from_state, purge_props)
+        fetch_pending = body.get("fetch_pending")
+        if fetch_pending is not None and not isinstance(fetch_pending, bool):
+            raise BadRequest("fetch_pending must be true, false or null.")
+        image = images.update_image(
+            context(), image_id, body["image"], from_state, purge_props,
+            property_quota=limits.parse_limit(body, "property_quota"),
+            tag_quota=limits.parse_limit(body, "tag_quota"),
+            fetch_pending=fetch_pending)
         return {"image": image}
+
+    @bp.get("/images/stale-fetches")
+    def stale_fetches():
+        args = flask.request.args
+        try:
+            before = timestamps.parse_iso(args["before"])
+            limit = int(args.get("limit", STALE_PAGE))
+        except (KeyError, ValueError):
+            raise BadRequest("Expected ?before=<ISO 8601 time>[&limit=n].") from None
+        limit = max(1, min(limit, settings.limit_max))
+        return {"images": images.stale_fetches(context(), before, limit)}
 
     @bp.delete("/images/<image_id>")
     def delete(image_id):
@@ -60,6 +82,9 @@ def blueprint(settings: Settings) -> flask.Blueprint:
         return {"image": images.delete_image(context(), image_id, status)}
 
     return bp
+
+
+STALE_PAGE = 100
 
 
 def _object(body, key: str) -> dict:

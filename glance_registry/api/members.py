@@ -5,7 +5,8 @@ from __future__ import annotations
 import flask
 
 from glance_registry import members
-from glance_registry.api.bodies import context, json_body
+from glance_registry.api.bodies import context
+from glance_registry.api.bodies import json_body
 
 
 def blueprint() -> flask.Blueprint:

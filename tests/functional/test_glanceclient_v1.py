@@ -79,7 +79,7 @@ def test_create_show_list_download_delete(run, tmp_path, glance):
     source = tmp_path / "disk.img"
     source.write_bytes(data)
     name = "seed one %s" % uuid.uuid4().hex[:6]
-    created = _table(run("image-create", "--name", name, "--disk-format", "qcow2",
+    created = _table(run("image-create", "--name", name, "--disk-format", "raw",
                          "--container-format", "bare", "--file", str(source),
                          "--progress").stdout)
     assert created["status"] == "active"

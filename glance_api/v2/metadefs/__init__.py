@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import flask
 
-from glance_api.v2.metadefs import (namespaces, objects, properties,
-                                    resource_types, schemas, tags)
+from glance_api.v2.metadefs import namespaces
+from glance_api.v2.metadefs import objects
+from glance_api.v2.metadefs import properties
+from glance_api.v2.metadefs import resource_types
+from glance_api.v2.metadefs import schemas
+from glance_api.v2.metadefs import tags
 
 bp = flask.Blueprint("v2_metadefs", __name__)
 for _module in (namespaces, objects, properties, tags, resource_types, schemas):

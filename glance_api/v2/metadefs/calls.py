@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any, Callable
+from typing import Any
+from typing import Callable
 
 import flask
 

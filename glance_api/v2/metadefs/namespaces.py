@@ -6,7 +6,8 @@ from urllib.parse import quote
 
 import flask
 
-from glance_api.v2.metadefs import calls, views
+from glance_api.v2.metadefs import calls
+from glance_api.v2.metadefs import views
 
 LIST_PARAMS = ("limit", "marker", "visibility", "resource_types", "sort_key", "sort_dir")
 # Read-only in a namespace document, or (on PUT) changed through their own URLs.

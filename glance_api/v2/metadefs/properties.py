@@ -5,7 +5,8 @@ from __future__ import annotations
 import flask
 
 from glance_api.exceptions import NotFound
-from glance_api.v2.metadefs import calls, views
+from glance_api.v2.metadefs import calls
+from glance_api.v2.metadefs import views
 
 PATH = views.NAMESPACES + "/<ns>/properties"
 

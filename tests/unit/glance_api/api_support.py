@@ -51,6 +51,7 @@ class FakeRegistry:
         self.images: dict[str, dict] = {}
         self.members_of: dict[str, list[dict]] = {}
         self.held: dict[str, int] = {}
+        self.fetch_pending: dict[str, str] = {}  # image id -> when vouched for
         self.contexts = []
         self.calls: list[tuple[str, dict]] = []
         self._outages: list[tuple[str, Callable[[dict], bool]]] = []
@@ -111,7 +112,8 @@ class FakeRegistry:
         fields.setdefault("owner", ctx.project_id)
         return self.add(**fields)
 
-    def update(self, ctx, image_id, changes, from_state=None, purge_props=False):
+    def update(self, ctx, image_id, changes, from_state=None, purge_props=False,
+               property_quota=None, tag_quota=None):
         self._call(ctx, "update", changes)
         image = self._visible(ctx, image_id)
         if from_state is not None and image["status"] != from_state:
@@ -120,12 +122,17 @@ class FakeRegistry:
                 "longer %s." % (from_state, changes.get("status", from_state), from_state))
         changes = copy.deepcopy(changes)
         properties = changes.pop("properties", None)
-        if purge_props:
-            image["properties"] = {}
+        kept = {} if purge_props else dict(image["properties"])
         if properties:
-            image["properties"].update(properties)
-            image["properties"] = {k: v for k, v in image["properties"].items()
-                                   if v is not None}
+            kept.update(properties)
+            kept = {k: v for k, v in kept.items() if v is not None}
+        if set(kept) - set(image["properties"]):
+            _enforce("image properties", len(kept), property_quota)
+        if "tags" in changes:
+            _enforce("image tags", len(changes["tags"]), tag_quota)
+        image["properties"] = kept
+        if changes.get("status", image["status"]) != "queued":
+            self.fetch_pending.pop(image_id, None)
         image.update(changes)
         image["updated_at"] = stamp()
         return copy.deepcopy(image)
@@ -144,7 +151,7 @@ class FakeRegistry:
         self._visible(ctx, image_id)
         return copy.deepcopy(self.members_of.get(image_id, []))
 
-    def add_member(self, ctx, image_id, member, can_share):
+    def add_member(self, ctx, image_id, member, can_share, member_quota=None):
         self._call(ctx, "add_member")
         rows = self.members_of.setdefault(image_id, [])
         for row in rows:
@@ -152,20 +159,23 @@ class FakeRegistry:
                 if can_share is not None:
                     row["can_share"] = can_share
                 return
+        _enforce("image members for this image", len(rows) + 1, member_quota)
         rows.append({"member_id": member, "can_share": bool(can_share),
                      "status": "pending"})
 
-    def replace_members(self, ctx, image_id, memberships):
+    def replace_members(self, ctx, image_id, memberships, member_quota=None):
         self._call(ctx, "replace_members")
+        _enforce("image members for this image", len(memberships), member_quota)
         self.members_of[image_id] = [
             {"member_id": m["member_id"], "can_share": bool(m.get("can_share")),
              "status": "pending"} for m in memberships]
 
-    def create_member(self, ctx, image_id, member):
+    def create_member(self, ctx, image_id, member, member_quota=None):
         self._call(ctx, "create_member")
         rows = self.members_of.setdefault(image_id, [])
         if any(r["member_id"] == member for r in rows):
             raise registry_client.Conflict("Member %s is already a member" % member)
+        _enforce("image members for this image", len(rows) + 1, member_quota)
         row = {"member_id": member, "can_share": False, "status": "pending",
                "created_at": stamp(), "updated_at": stamp()}
         rows.append(row)
@@ -209,6 +219,31 @@ class FakeRegistry:
     def healthy(self, ctx):
         self._call(ctx, "healthy")
         return True
+
+    def vouch_for_fetch(self, ctx, image_id, pending):
+        self._call(ctx, "vouch_for_fetch", {"fetch_pending": pending})
+        image = self._visible(ctx, image_id)
+        if image["status"] != "queued":
+            raise registry_client.Conflict("Image %s is %s" % (image_id, image["status"]))
+        if pending:
+            self.fetch_pending[image_id] = image["updated_at"] = stamp()
+        else:
+            self.fetch_pending.pop(image_id, None)
+
+    def stale_fetches(self, ctx, before, limit):
+        self._call(ctx, "stale_fetches")
+        return [copy.deepcopy(self.images[i]) for i, at in sorted(
+            self.fetch_pending.items(), key=lambda item: item[1])
+            if at < before and self.images[i]["status"] == "queued"
+            and not self.images[i]["deleted"]][:limit]
+
+
+def _enforce(what: str, attempted: int, limit) -> None:
+    """The registry's count limits (glance_registry.limits)."""
+    if limit is not None and 0 <= limit < attempted:
+        raise registry_client.QuotaExceeded(
+            "The limit has been exceeded on the number of allowed %s. "
+            "Attempted: %d, Maximum: %d" % (what, attempted, limit))
 
 
 # The name the auth tests know it by: it records every caller's context.

@@ -8,9 +8,10 @@ import threading
 from collections import Counter
 
 import pytest
+from registry_support import ADMIN
+from registry_support import ALICE
 
 from glance_registry import status
-from registry_support import ADMIN, ALICE
 
 THREADS = 8
 
