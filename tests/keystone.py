@@ -12,6 +12,7 @@ Provisioned (all passwords ``PASSWORD``, domain Default):
 
 - ``admin`` in project ``admin``, role ``admin`` (keystone-manage bootstrap);
 - ``alice`` in ``tenant-a`` and ``bob`` in ``tenant-b``, role ``member``;
+- ``carol`` in ``tenant-c``, role ``reader`` only: may look, not write;
 - ``glance`` in project ``service``, role ``service``: the services' user.
   Keystone's ``identity:validate_token`` policy lets the ``service`` role
   validate other users' tokens, so it needs nothing more.
@@ -50,6 +51,7 @@ START_TIMEOUT = 60.0
 USERS = {  # user: (project, role)
     "alice": ("tenant-a", "member"),
     "bob": ("tenant-b", "member"),
+    "carol": ("tenant-c", "reader"),
     "glance": ("service", "service"),
 }
 
@@ -130,7 +132,7 @@ def ensure_template(venv: Path) -> Path:
     """A bootstrapped, provisioned Keystone directory to copy, made once per machine."""
     template = HOME / "template"
     with _lock(HOME / "template.lock"):
-        if (template / "ids.json").exists():
+        if _provisioned(template):
             return template
         building = Path(tempfile.mkdtemp(prefix="keystone-template-", dir=HOME))
         conf = building / "keystone.conf"
@@ -161,6 +163,16 @@ def ensure_template(venv: Path) -> Path:
         return template
 
 
+def _provisioned(template: Path) -> bool:
+    """Whether ``template`` is finished and has every user of ``USERS``: a
+    template made before a user was added is made again."""
+    try:
+        ids = json.loads((template / "ids.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return set(USERS) <= set(ids.get("users", {}))
+
+
 def _provision(server: "Keystone") -> dict:
     """Projects, users and role assignments over plain REST with an admin token."""
     admin = {"X-Auth-Token": server.token("admin", "admin")}
@@ -179,7 +191,7 @@ def _provision(server: "Keystone") -> dict:
 
     ids = {"projects": {"admin": find("projects", "admin")}, "users": {
         "admin": find("users", "admin")}}
-    for role in ("member", "service"):
+    for role in ("reader", "member", "service"):
         if find("roles", role) is None:
             create("roles", {"role": {"name": role}})
     for user, (project, role) in USERS.items():

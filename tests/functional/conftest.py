@@ -10,6 +10,10 @@ import subprocess
 
 import pytest
 
+# The real clients' installers (glanceclient 4, openstackclient), as
+# fixtures every functional module can use.
+from tests.clients import glance_v2_cli  # noqa: F401
+from tests.clients import openstack_cli  # noqa: F401
 from tests.pairs import Glance
 from tests.pairs import database
 from tests.required import unavailable
