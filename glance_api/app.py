@@ -34,6 +34,8 @@ def create_app(conf, registry: RegistryClient | None = None,
     """
     app = flask.Flask("glance_api")
     app.url_map.strict_slashes = False
+    # /v2/images//file is no image's path: 404, not a redirect to another route.
+    app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = Services.from_conf(conf, registry, stores)
     request_id.install(app)
     access_log.install(app)

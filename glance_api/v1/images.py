@@ -4,6 +4,7 @@ and the data path."""
 from __future__ import annotations
 
 import flask
+from werkzeug.exceptions import MethodNotAllowed
 
 from glance_api import image_rules
 from glance_api.data import download
@@ -52,6 +53,9 @@ def index():
 
 @bp.get("/v1/images/detail")
 def detail():
+    if flask.request.method == "HEAD":
+        # Glance answered 405 here: only single images have a HEAD.
+        raise MethodNotAllowed(valid_methods=["GET"])
     svc = services()
     svc.policy.enforce(_ctx(), "get_images")
     images = svc.registry.list(_ctx(), _list_params(), detail=True)
@@ -173,6 +177,12 @@ def _image_response(image: dict, status: int) -> flask.Response:
     if image.get("checksum"):
         response.headers["ETag"] = image["checksum"]
     return response
+
+
+@bp.delete("/v1/images")
+def delete_nothing():
+    # No id: Glance answered 404 (the image "" does not exist), not 405.
+    raise NotFound("Image  not found.")
 
 
 @bp.delete("/v1/images/<image_id>")

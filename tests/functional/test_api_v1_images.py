@@ -374,9 +374,11 @@ def test_request_id_is_kept_when_well_formed_and_logged_by_both_daemons(glance):
 
 
 def test_unsupported_method_is_405_with_allow(glance):
-    resp = requests.delete(glance.url + "/v1/images")
+    resp = requests.patch(glance.url + "/v1/images")
     assert resp.status_code == 405
     assert "POST" in resp.headers["Allow"]
+    # A delete without an id is of an image that does not exist, as Glance said.
+    assert requests.delete(glance.url + "/v1/images/").status_code == 404
 
 
 def test_keep_alive_connection_survives_a_client_pause(glance):

@@ -134,3 +134,19 @@ def test_a_registry_that_is_down_is_503_and_says_so(client, token, registry):
                                                  Accept="application/json"))
     assert resp.status_code == 503
     assert "unavailable" in resp.json["message"]
+
+
+def test_v1s_last_conformance_gaps_answer_as_glance_did(client, token):
+    alice = token("alice", "tenant-a")
+    assert client.delete("/v1/images/", headers=alice).status_code == 404
+    head = client.head("/v1/images/detail", headers=alice)
+    assert head.status_code == 405 and head.headers["Allow"] == "GET"
+    assert client.get("/v1/images/detail", headers=alice).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/images//members", "/v2/images//file",
+                                  "/v2/images//members/x"])
+def test_an_empty_id_is_404_not_a_redirect_to_another_route(client, token, path):
+    resp = client.put(path, headers=token("alice", "tenant-a"))
+    assert resp.status_code == 404
+    assert "Location" not in resp.headers
