@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         procs.append(api)
         _wait_healthy("http://%s:%d/healthcheck" % (args.host, args.api_port),
                       api, "glance-api", time.monotonic() + 60)
-        print("Glance is serving the Images API v1 at http://%s:%d/ (data in %s)."
+        print("Glance is serving the Images API v2 and v1 at http://%s:%d/ (data in %s)."
               % (args.host, args.api_port, data), flush=True)
         print("Try: glance --os-image-url http://%s:%d --os-auth-token x "
               "--os-image-api-version 1 image-list   (Ctrl-C stops both daemons)"
