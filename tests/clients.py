@@ -165,11 +165,53 @@ class Cloud:
         })
         return env
 
+    def api(self, user: str, method: str, path: str, **kw):
+        """A direct REST call as ``user`` (to set up or check state without a client run)."""
+        import requests
+
+        headers = dict(kw.pop("headers", {}), **{"X-Auth-Token": self.keystone.token(user)})
+        return requests.request(method, self.glance.url + path, headers=headers,
+                                timeout=60, **kw)
+
+    def create(self, user: str, **body) -> dict:
+        """A v2 image made by ``user`` (raw/bare unless ``body`` says otherwise)."""
+        body.setdefault("disk_format", "raw")
+        body.setdefault("container_format", "bare")
+        resp = self.api(user, "POST", "/v2/images", json=body)
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+    def show(self, user: str, image_id: str) -> dict:
+        """The v2 image document ``user`` sees."""
+        resp = self.api(user, "GET", "/v2/images/" + image_id)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
     def stop(self) -> None:
         try:
             self.glance.stop()
         finally:
             self.keystone.stop()
+
+
+class Clouds:
+    """One cloud per database, started on first use (``clouds("sqlite")``)."""
+
+    def __init__(self, request, tmp_path_factory, prefix: str):
+        self._request, self._factory, self._prefix = request, tmp_path_factory, prefix
+        self._started: dict[str, Cloud] = {}
+
+    def __call__(self, kind: str) -> Cloud:
+        from tests.pairs import database
+
+        if kind not in self._started:
+            url = database(self._request, self._factory, kind)
+            self._started[kind] = start_cloud(self._factory.mktemp(self._prefix + kind), url)
+        return self._started[kind]
+
+    def stop(self) -> None:
+        for cloud in self._started.values():
+            cloud.stop()
 
 
 def register_image_endpoint(keystone, url: str) -> None:
@@ -188,10 +230,21 @@ def register_image_endpoint(keystone, url: str) -> None:
             "region_id": "RegionOne", "enabled": True}}).raise_for_status()
 
 
+def guarded_pair(keystone, base: Path, db_url: str) -> Cloud:
+    """A Keystone-guarded registry + api pair on ``db_url``, behind ``keystone``
+    (the catalog is left alone: for tests that call the api directly)."""
+    from tests.pairs import Glance
+
+    pair = Glance(base / "glance", db_url, keystone=keystone.authtoken_section(),
+                  service_token=lambda: keystone.token("glance"))
+    cloud = Cloud(keystone, pair, base / "home")
+    cloud.home.mkdir(exist_ok=True)
+    return cloud
+
+
 def start_cloud(base: Path, db_url: str) -> Cloud:
     """A fresh Keystone and a Keystone-guarded pair on ``db_url``."""
     from tests.keystone import Keystone
-    from tests.pairs import Glance
     from tests.required import unavailable
 
     try:
@@ -199,15 +252,12 @@ def start_cloud(base: Path, db_url: str) -> Cloud:
     except Exception as exc:  # install, bootstrap or start: any of them
         unavailable("Keystone could not be set up: %s" % exc)
     try:
-        pair = Glance(base / "glance", db_url, keystone=keystone.authtoken_section(),
-                      service_token=lambda: keystone.token("glance"))
+        cloud = guarded_pair(keystone, base, db_url)
     except BaseException:
         keystone.stop()
         raise
-    cloud = Cloud(keystone, pair, base / "home")
-    cloud.home.mkdir(exist_ok=True)
     try:
-        register_image_endpoint(keystone, pair.url)
+        register_image_endpoint(keystone, cloud.glance.url)
     except BaseException:
         cloud.stop()
         raise

@@ -12,18 +12,19 @@ import hashlib
 import pytest
 import requests
 
-from tests.clients import start_cloud
+from tests.clients import guarded_pair
 from tests.pairs import database
 
 OCTET = {"Content-Type": "application/octet-stream"}
 
 
 @pytest.fixture(scope="module")
-def cloud(request, tmp_path_factory):
+def cloud(request, tmp_path_factory, real_keystone):
+    """A pair behind the run's Keystone (no client here needs its catalog)."""
     url = database(request, tmp_path_factory, "sqlite")
-    started = start_cloud(tmp_path_factory.mktemp("cross-version"), url)
+    started = guarded_pair(real_keystone, tmp_path_factory.mktemp("cross-version"), url)
     yield started
-    started.stop()
+    started.glance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import uuid
 import pytest
 import requests
 
-from tests.clients import start_cloud
+from tests.clients import guarded_pair
 from tests.pairs import database
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
@@ -22,11 +22,12 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 
 @pytest.fixture(scope="module")
-def cloud(request, tmp_path_factory):
+def cloud(request, tmp_path_factory, real_keystone):
+    """A pair behind the run's Keystone (no client here needs its catalog)."""
     url = database(request, tmp_path_factory, "sqlite")
-    started = start_cloud(tmp_path_factory.mktemp("isolation-v2"), url)
+    started = guarded_pair(real_keystone, tmp_path_factory.mktemp("isolation-v2"), url)
     yield started
-    started.stop()
+    started.glance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ from glance_api.exceptions import Conflict
 from glance_api.exceptions import TooLarge
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
-from tests.unit.glance_api.api_support import FakeRegistry
 from tests.unit.glance_api.api_support import file_stores
 
 ALICE = RequestContext.build("alice", "tenant-a", ["member"])
@@ -58,18 +57,6 @@ class Broken:
         if not chunk:
             raise ConnectionResetError("peer went away")
         return chunk
-
-
-@pytest.fixture
-def registry():
-    return FakeRegistry()
-
-
-@pytest.fixture
-def datadir(tmp_path):
-    path = tmp_path / "images"
-    path.mkdir()
-    return path
 
 
 @pytest.fixture

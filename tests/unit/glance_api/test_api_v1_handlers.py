@@ -7,29 +7,7 @@ import hashlib
 
 import pytest
 
-from glance_api.app import create_app
-from tests.unit.glance_api.api_support import FakeRegistry
-from tests.unit.glance_api.api_support import file_stores
-
 DATA = b"an image's bytes" * 1000
-
-
-@pytest.fixture
-def registry():
-    return FakeRegistry()
-
-
-@pytest.fixture
-def datadir(tmp_path):
-    path = tmp_path / "images"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def client(make_conf, registry, keystone, datadir):
-    app = create_app(make_conf(), registry=registry, stores=file_stores(datadir))
-    return app.test_client()
 
 
 @pytest.fixture

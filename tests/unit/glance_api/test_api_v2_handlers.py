@@ -8,30 +8,8 @@ import json
 
 import pytest
 
-from glance_api.app import create_app
-from tests.unit.glance_api.api_support import FakeRegistry
-from tests.unit.glance_api.api_support import file_stores
-
 DATA = bytes(range(256)) * 64
 PATCH = "application/openstack-images-v2.1-json-patch"
-
-
-@pytest.fixture
-def registry():
-    return FakeRegistry()
-
-
-@pytest.fixture
-def datadir(tmp_path):
-    path = tmp_path / "images"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def client(make_conf, registry, keystone, datadir):
-    app = create_app(make_conf(), registry=registry, stores=file_stores(datadir))
-    return app.test_client()
 
 
 @pytest.fixture
