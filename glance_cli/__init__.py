@@ -1,1 +1,2 @@
-"""The ``glance`` command: a client of the public Images API v1 only."""
+"""The ``glance`` command: a client of the public Images API, v2 (glanceclient
+4's commands, in ``v2/``) or the classic v1 (the modules beside it)."""

@@ -20,22 +20,34 @@ NO_CREDENTIALS = ("You must provide either --os-auth-token and --os-image-url, o
 def connect(args: argparse.Namespace) -> Transport:
     """A ``Transport`` to the image service for the command line's credentials."""
     verify = _verify(args)
+    cert = client_cert(args)
     if args.os_auth_token and args.os_image_url:
-        return Transport(args.os_image_url, args.os_auth_token, args.timeout, verify)
+        return Transport(args.os_image_url, args.os_auth_token, args.timeout, verify, cert)
     if not args.os_auth_url:
         raise CommandError(NO_CREDENTIALS)
-    endpoint, token = keystone_login(args, verify)
-    return Transport(endpoint, token, args.timeout, verify)
+    endpoint, token = keystone_login(args, verify, cert)
+    return Transport(endpoint, token, args.timeout, verify, cert)
 
 
-def keystone_login(args: argparse.Namespace, verify: bool | str) -> tuple[str, str]:
+def client_cert(args: argparse.Namespace) -> str | tuple[str, str] | None:
+    """The TLS client certificate (and key) as requests takes it, or None."""
+    if args.os_key and not args.os_cert:
+        raise CommandError("--os-key needs --os-cert (the certificate it belongs to).")
+    if args.os_cert and args.os_key:
+        return (args.os_cert, args.os_key)
+    return args.os_cert or None
+
+
+def keystone_login(args: argparse.Namespace, verify: bool | str,
+                   cert: str | tuple[str, str] | None = None) -> tuple[str, str]:
     """The image endpoint and a token, from Keystone."""
     # keystoneauth1 is slow to import; token-only use never needs it.
     from keystoneauth1 import exceptions as ks_exc
     from keystoneauth1 import session as ks_session
 
     plugin = _plugin(args)
-    session = ks_session.Session(auth=plugin, verify=verify, timeout=args.timeout)
+    session = ks_session.Session(auth=plugin, verify=verify, cert=cert,
+                                 timeout=args.timeout)
     try:
         token = session.get_token()
         endpoint = args.os_image_url or session.get_endpoint(

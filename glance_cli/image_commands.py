@@ -1,4 +1,4 @@
-"""The image-* commands: parse options, call the API, print a table."""
+"""The v1 image-* commands: parse options, call the API, print a table."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def image_list(api: ImagesAPI, args: argparse.Namespace) -> int:
     filters = [(key, value) for key, value in (
         ("name", args.name), ("status", args.status),
         ("container_format", args.container_format), ("disk_format", args.disk_format),
-        ("size_min", args.size_min), ("size_max", args.size_max)) if value is not None]
+        ("size_min", args.size_min), ("size_max", args.size_max),
+        ("changes-since", args.changes_since)) if value is not None]
     if args.is_public is not None:
         filters.append(("is_public", "True" if args.is_public else "False"))
     elif args.all_tenants or args.owner:
@@ -86,7 +87,8 @@ def image_list(api: ImagesAPI, args: argparse.Namespace) -> int:
 
 def image_show(api: ImagesAPI, args: argparse.Namespace) -> int:
     """Show one image's metadata."""
-    print(tables.image_table(api.find(args.image), args.human_readable))
+    print(tables.image_table(api.find(args.image), args.human_readable,
+                             args.max_column_width))
     return 0
 
 
@@ -151,6 +153,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--property-filter", type=arguments.key_value, action="append",
                          default=[], metavar="KEY=VALUE",
                          help="Only images with this custom property; repeatable.")
+    listing.add_argument("--changes-since", metavar="ISO8601",
+                         help="Only images changed after this time, deleted ones "
+                         "included (e.g. 2026-12-01T00:00:00).")
     listing.add_argument("--page-size", type=arguments.positive, default=DEFAULT_PAGE_SIZE,
                          help="Images fetched per request (default %d)." % DEFAULT_PAGE_SIZE)
     listing.add_argument("--sort-key", choices=SORT_KEYS, default="name",
@@ -171,6 +176,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     show.add_argument("image", metavar="IMAGE", help="Name or ID of the image.")
     show.add_argument("--human-readable", action="store_true",
                       help="Print the size as 1.5GB rather than in bytes.")
+    show.add_argument("--max-column-width", type=arguments.positive,
+                      default=tables.DEFAULT_MAX_WIDTH, metavar="<integer>",
+                      help="Wrap values wider than this (default 80).")
     show.set_defaults(func=image_show)
 
     download = commands.add_parser("image-download", help="Download an image's data.",

@@ -1,4 +1,4 @@
-"""Calls of the Images API v1, one method per endpoint the command uses."""
+"""Calls of the Images API v1, one method per endpoint the v1 commands use."""
 
 from __future__ import annotations
 

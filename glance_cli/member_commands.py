@@ -1,4 +1,4 @@
-"""The member-* commands: share images with other projects."""
+"""The v1 member-* commands: share images with other projects."""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ MEMBER_COLUMNS = ("Image ID", "Member ID", "Can Share")
 SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB")
 # Never shown: where the bytes live may carry store credentials.
 HIDDEN_FIELDS = ("location", "location_data", "locations")
+# glanceclient's default for image-show --max-column-width.
+DEFAULT_MAX_WIDTH = 80
 
 
 def human_size(size: Any) -> str:
@@ -30,7 +32,8 @@ def human_size(size: Any) -> str:
     return text + SIZE_UNITS[unit]
 
 
-def image_table(image: Mapping[str, Any], human_readable: bool = False) -> str:
+def image_table(image: Mapping[str, Any], human_readable: bool = False,
+                max_width: int = DEFAULT_MAX_WIDTH) -> str:
     """A ``Property | Value`` table: every field, then ``Property 'k'`` rows."""
     rows = {}
     for key, value in image.items():
@@ -41,9 +44,23 @@ def image_table(image: Mapping[str, Any], human_readable: bool = False) -> str:
         rows[key] = value
     for key, value in (image.get("properties") or {}).items():
         rows["Property '%s'" % key] = value
+    return property_table(rows, max_width)
+
+
+def property_table(rows: Mapping[str, Any], max_width: int = DEFAULT_MAX_WIDTH) -> str:
+    """A ``Property | Value`` table sorted by property, values wrapped at ``max_width``."""
     table = _table(("Property", "Value"))
+    table.max_width = max_width
     for key in sorted(rows):
         table.add_row([key, _cell(rows[key])])
+    return table.get_string()
+
+
+def list_table(columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A left-aligned table with a header line; a None cell prints blank."""
+    table = _table(columns)
+    for row in rows:
+        table.add_row(["" if value is None else _cell(value) for value in row])
     return table.get_string()
 
 

@@ -21,6 +21,14 @@ CHUNK_SIZE = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
+class Digest:
+    """What downloaded bytes must hash to: a hashlib algorithm and a hex value."""
+
+    algorithm: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Source:
     """Where upload bytes come from and, for regular files, how many there are."""
 
@@ -52,6 +60,11 @@ def stdin_source() -> Source | None:
     return Source(stream, size)
 
 
+def data_source(path: str | None) -> Source | None:
+    """The file at ``path`` or, without one, data piped on stdin (None if none is)."""
+    return file_source(path) if path else stdin_source()
+
+
 def _regular_size(stream: BinaryIO) -> int | None:
     # Only a regular file has a size worth promising the server; a pipe,
     # a socket or /dev/null does not.
@@ -80,12 +93,16 @@ def upload_chunks(source: Source, progress: bool = False) -> Iterator[bytes]:
             bar.close()
 
 
-def save_download(resp: requests.Response, path: str | None, progress: bool = False) -> None:
-    """Write a download to ``path`` (stdout when None), checking its MD5.
+def save_download(resp: requests.Response, path: str | None, progress: bool = False,
+                  expected: Digest | None = None) -> None:
+    """Write a download to ``path`` (stdout when None), checking its hash.
 
-    A mismatch or any failure removes the partly written file.
+    Without ``expected`` the v1 ``x-image-meta-checksum`` (MD5) is checked,
+    if the response has one. A mismatch or any failure removes the partly
+    written file.
     """
-    expected = resp.headers.get("x-image-meta-checksum")
+    if expected is None and resp.headers.get("x-image-meta-checksum"):
+        expected = Digest("md5", resp.headers["x-image-meta-checksum"])
     if path is None:
         _copy(resp, sys.stdout.buffer, expected, progress)
         sys.stdout.buffer.flush()
@@ -101,15 +118,15 @@ def save_download(resp: requests.Response, path: str | None, progress: bool = Fa
         raise
 
 
-def _copy(resp: requests.Response, out: BinaryIO, expected: str | None,
+def _copy(resp: requests.Response, out: BinaryIO, expected: Digest | None,
           progress: bool) -> None:
     length = resp.headers.get("Content-Length")
     total = int(length) if length and length.isdigit() else None
     bar = progress_bar(total, "Downloading") if progress else None
-    md5 = hashlib.md5(usedforsecurity=False)
+    hasher = _hasher(expected.algorithm if expected else "md5")
     try:
         for chunk in resp.iter_content(CHUNK_SIZE):
-            md5.update(chunk)
+            hasher.update(chunk)
             out.write(chunk)
             if bar is not None:
                 bar.update(len(chunk))
@@ -118,9 +135,17 @@ def _copy(resp: requests.Response, out: BinaryIO, expected: str | None,
     finally:
         if bar is not None:
             bar.close()
-    if expected and md5.hexdigest() != expected:
+    if expected and hasher.hexdigest() != expected.value.lower():
         raise CommandError("Corrupt image download: expected checksum %s, got %s"
-                           % (expected, md5.hexdigest()))
+                           % (expected.value, hasher.hexdigest()))
+
+
+def _hasher(algorithm: str):
+    try:
+        return hashlib.new(algorithm, usedforsecurity=False)
+    except ValueError as exc:
+        raise CommandError("Cannot verify the download: this machine has no %s hash"
+                           % algorithm) from exc
 
 
 def _remove(path: str) -> None:

@@ -6,6 +6,7 @@ timeout leaves this module as a ``CommandError`` with one readable line.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -41,11 +42,15 @@ class Transport:
     """Speaks HTTP to one image service endpoint with one token."""
 
     def __init__(self, url: str, token: str, timeout: float = 600.0,
-                 verify: bool | str = True):
+                 verify: bool | str = True, cert: str | tuple[str, str] | None = None):
         self.url = base_url(url)
         self.timeout = timeout
         self.session = requests.Session()
+        # Given per request too: requests lets REQUESTS_CA_BUNDLE override a
+        # session's verify, and --os-cacert must win over the environment.
+        self.verify = verify
         self.session.verify = verify
+        self.session.cert = cert
         self.session.headers.update({
             "User-Agent": USER_AGENT,
             # The server answers errors as {"message", "code", "title"} then.
@@ -60,14 +65,15 @@ class Transport:
         try:
             resp = self.session.request(method, self.url + path, headers=headers,
                                         params=params, data=data, stream=stream,
-                                        timeout=self.timeout)
+                                        timeout=self.timeout, verify=self.verify)
         except requests.Timeout as exc:
             raise CommandError("Timed out talking to %s: %s" % (self.url, exc)) from exc
         except requests.ConnectionError as exc:
             raise CommandError("Unable to reach the image service at %s: %s"
                                % (self.url, _reason(exc))) from exc
-        except (requests.RequestException, ValueError) as exc:
-            # ValueError: requests refuses header names such as "bad key".
+        except (requests.RequestException, ValueError, OSError) as exc:
+            # ValueError: requests refuses header names such as "bad key";
+            # OSError: an --os-cert or --os-cacert file that cannot be read.
             raise CommandError("Request failed: %s" % exc) from exc
         if resp.status_code >= 400:
             raise error_from_response(resp)
@@ -89,7 +95,8 @@ def error_from_response(resp: requests.Response) -> HTTPError:
         body = None
     if isinstance(body, dict):
         title = body.get("title") or title
-        message = str(body.get("message") or "")
+        # v2 messages may carry webob's "<br /><br />" tails.
+        message = _plain_message(str(body.get("message") or ""), "")
         # Classic Glance nested it: {"error": {"message": ...}}.
         nested = body.get("error")
         if not message and isinstance(nested, dict):
@@ -103,7 +110,7 @@ def error_from_response(resp: requests.Response) -> HTTPError:
 
 def _plain_message(text: str, status_line: str) -> str:
     """One line out of a text or HTML error body, without its status line."""
-    text = re.sub(r"<[^>]+>", "\n", text)
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", text))
     lines = [" ".join(line.split()) for line in text.splitlines()]
     kept = [line for line in lines if line and line != status_line]
     return ": ".join(dict.fromkeys(kept))[:500]

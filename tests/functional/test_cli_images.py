@@ -49,6 +49,8 @@ def run_cli(args, cwd, stdin=subprocess.DEVNULL, input=None, env=None, text=True
     """``python -m glance_cli ARGS``; stdin may be "tty" for a pseudo-terminal."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     environ["PYTHONPATH"] = str(REPO_ROOT)
+    # These are the v1 commands; the server speaks v2 too (test_cli_v2_images.py).
+    environ["OS_IMAGE_API_VERSION"] = "1"
     environ.update(env or {})
     tty = None
     if stdin == "tty":
@@ -410,8 +412,9 @@ def test_download_refuses_to_write_to_a_terminal(glance, server, tmp_path):
     leader, follower = pty.openpty()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "glance_cli", "--os-image-url", server.url,
-             "--os-auth-token", "x", "image-download", image_id],
+            [sys.executable, "-m", "glance_cli", "--os-image-api-version", "1",
+             "--os-image-url", server.url, "--os-auth-token", "x", "image-download",
+             image_id],
             env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), stdout=follower,
             stderr=subprocess.PIPE, text=True, timeout=60)
     finally:

@@ -49,7 +49,8 @@ def clean_environment(monkeypatch):
                  "OS_TENANT_NAME", "OS_PROJECT_ID", "OS_USER_DOMAIN_NAME",
                  "OS_PROJECT_DOMAIN_NAME", "OS_INTERFACE", "OS_REGION_NAME",
                  "OS_AUTH_TOKEN", "OS_IMAGE_URL", "OS_USER_ID", "OS_TENANT_ID",
-                 "OS_USER_DOMAIN_ID", "OS_PROJECT_DOMAIN_ID", "OS_CACERT"):
+                 "OS_USER_DOMAIN_ID", "OS_PROJECT_DOMAIN_ID", "OS_CACERT",
+                 "OS_ENDPOINT_TYPE", "OS_IMAGE_API_VERSION", "OS_CERT", "OS_KEY"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -138,6 +139,14 @@ def test_environment_variables_and_interface_choose_the_endpoint(
                         ("OS_PROJECT_DOMAIN_NAME", "Default"), ("OS_INTERFACE", "internal")):
         monkeypatch.setenv(name, value)
     assert shell.main(["image-show", image_id]) == 0
+    assert image_id in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option", ["--os-endpoint-type", "--os-interface"])
+def test_endpoint_type_is_the_classic_spelling_of_interface(keystone, server, image_id, capsys,
+                                                            option):
+    keystone.catalog([endpoint(DEAD, "public"), endpoint(server.url, "internal")])
+    assert shell.main([*LOGIN, option, "internalURL", "image-show", image_id]) == 0
     assert image_id in capsys.readouterr().out
 
 

@@ -37,7 +37,8 @@ def glance(server, tmp_path):
         # A terminal on stdin, so image-create reserves instead of reading data.
         leader, follower = pty.openpty()
         try:
-            return subprocess.run([sys.executable, "-m", "glance_cli", "--os-image-url",
+            return subprocess.run([sys.executable, "-m", "glance_cli",
+                                   "--os-image-api-version", "1", "--os-image-url",
                                    server.url, "--os-auth-token", "x", *args],
                                   cwd=tmp_path, env=env, stdin=follower,
                                   capture_output=True, text=True, timeout=60)

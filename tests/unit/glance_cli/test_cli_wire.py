@@ -243,3 +243,21 @@ def test_download_checks_the_md5_against_the_header(api, tmp_path, capsys):
     assert capsys.readouterr().err.startswith("Corrupt image download: expected checksum "
                                               + good)
     assert not out.exists()
+
+
+def test_list_changes_since_is_passed_through(api):
+    api.add(responses.GET, URL + "/v1/images/detail", json={"images": []})
+    assert glance("image-list", "--changes-since", "2026-12-01T00:00:00") == 0
+    assert ("changes-since", "2026-12-01T00:00:00") in _query(api.calls[0])
+
+
+def test_show_wraps_values_at_the_max_column_width(api, capsys):
+    api.add(responses.HEAD, URL + "/v1/images/" + IMAGE_ID, headers={
+        "x-image-meta-id": IMAGE_ID, "x-image-meta-property-note": "word " * 30})
+    assert glance("image-show", IMAGE_ID) == 0
+    default = capsys.readouterr().out
+    assert max(len(line) for line in default.splitlines()) < 110
+    assert glance("image-show", IMAGE_ID, "--max-column-width", "30") == 0
+    narrow = capsys.readouterr().out
+    assert max(len(line) for line in narrow.splitlines()) < 70
+    assert "Property 'note'" in narrow
