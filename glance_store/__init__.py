@@ -5,9 +5,13 @@ driver's module (and its client library) is imported only when configured.
 
     glance_store.register_opts(conf)
     stores = glance_store.Stores.from_conf(conf, hashing_algorithm="sha512")
-    result = stores.add(image_id, stream, size=None)
-    with stores.get(result.location) as data:
+    result = stores.add(image_id, stream, size=None)       # result.store: its id
+    with stores.get(result.location, store=result.store) as data:
         for chunk in data: ...
+
+Single-store ([glance_store] stores) and multi-store ([DEFAULT]
+enabled_backends, several stores per type) configurations are both read by
+``Stores.from_conf``; see glance_store.stores.
 """
 
 from glance_store import exceptions
@@ -20,6 +24,7 @@ from glance_store.options import register_opts
 from glance_store.reader import CHUNK_SIZE
 from glance_store.reader import VerifyingReader
 from glance_store.stores import AddResult
+from glance_store.stores import StoreInfo
 from glance_store.stores import Stores
 from glance_store.url_filter import CheckedURL
 from glance_store.url_filter import URLFilter
@@ -27,6 +32,6 @@ from glance_store.url_filter import check_url
 
 __all__ = [
     "AddResult", "CHUNK_SIZE", "Capability", "CheckedURL", "Driver",
-    "ImageData", "Stored", "Stores", "URLFilter", "VerifyingReader",
+    "ImageData", "StoreInfo", "Stored", "Stores", "URLFilter", "VerifyingReader",
     "check_url", "exceptions", "list_opts", "register_opts",
 ]

@@ -30,6 +30,13 @@ The contract:
     The image's size in bytes.
 ``delete(location)``
     Remove the image; ``NotFound`` if it is already gone.
+``owns(location) -> bool``
+    Whether ``location`` is in this driver's storage (its directory,
+    container or bucket), so that of several stores of one type the
+    right one is asked for it. By default: whether the scheme is served.
+``properties() -> dict``
+    The driver's non-secret settings, for operators (GET
+    /v2/info/stores/detail); none by default.
 ``discard_partial(image_id) -> int``
     Remove what an upload of ``image_id`` left behind when its process
     died mid-write (it had no chance to clean up); returns how many pieces
@@ -168,6 +175,15 @@ class Driver:
         """Remove the image at ``location``."""
         raise exceptions.ReadOnlyStore(
             f"the {self.name!r} store cannot delete image data")
+
+    def owns(self, location: str) -> bool:
+        """Whether ``location`` lies in this driver's storage."""
+        scheme = location.partition("://")[0].lower() if isinstance(location, str) else ""
+        return scheme in self.schemes
+
+    def properties(self) -> dict[str, Any]:
+        """Non-secret settings worth showing an operator."""
+        return {}
 
     def discard_partial(self, image_id: str) -> int:
         """Remove data a dead upload of ``image_id`` left; none by default."""

@@ -12,6 +12,70 @@ from oslo_config import types
 
 STORE_GROUP = "glance_store"
 IMPORT_FILTERING_GROUP = "import_filtering_opts"
+DEFAULT_GROUP = "DEFAULT"
+STAGING_STORE = "os_glance_staging_store"
+TASKS_STORE = "os_glance_tasks_store"
+RESERVED_STORES = (STAGING_STORE, TASKS_STORE)
+"""Sections of the multi-store configuration that are never a backend id."""
+
+backend_opts = [
+    cfg.DictOpt(
+        "enabled_backends",
+        help="Turns on multi-store mode: the image stores this service "
+             "offers, as ID:TYPE pairs separated by commas, e.g. "
+             "'fast:file, cheap:file, far:swift'. TYPE is one of file, "
+             "swift, s3, http; several stores may share a type. Each ID "
+             "gets a section of its own, named after it, holding that "
+             "driver's usual options plus store_description (shown to "
+             "users in GET /v2/info/stores) and weight (an integer, 0 by "
+             "default: downloads read from the copy in the store of highest "
+             "weight first). Name the default with [glance_store] "
+             "default_backend. Example::\n\n"
+             "    [DEFAULT]\n"
+             "    enabled_backends = fast:file, cheap:file, far:swift\n"
+             "    [glance_store]\n"
+             "    default_backend = fast\n"
+             "    [fast]\n"
+             "    store_description = Local SSD\n"
+             "    filesystem_store_datadir = /srv/glance/fast\n"
+             "    weight = 100\n"
+             "    [cheap]\n"
+             "    filesystem_store_datadir = /srv/glance/cheap\n"
+             "    [far]\n"
+             "    swift_store_auth_address = https://keystone:5000/v3\n"
+             "    swift_store_user = service:glance\n"
+             "    swift_store_key = secret\n"
+             "    swift_store_container = glance\n\n"
+             "The sections [os_glance_staging_store] and "
+             "[os_glance_tasks_store] are reserved for the import staging "
+             "area and task work files; they are not IDs to list here. "
+             "Unset (the default), [glance_store] stores and default_store "
+             "configure one store per type, as before."),
+    cfg.StrOpt(
+        "node_staging_uri", default="file:///tmp/staging/",
+        help="Single-store mode only: a file:// URI of the directory where "
+             "image data is staged for interoperable import (glance-direct "
+             "and the intermediate copies of web-download and copy-image). "
+             "Keep it on a disk with room for the largest images being "
+             "imported at once, and off /tmp in production. In multi-store "
+             "mode [os_glance_staging_store] filesystem_store_datadir is "
+             "used instead."),
+]
+
+backend_section_opts = [
+    cfg.StrOpt(
+        "store_description", default="",
+        help="Multi-store mode: what users are told about this store in "
+             "GET /v2/info/stores, e.g. 'Fast local SSD'. Empty shows "
+             "none."),
+    cfg.IntOpt(
+        "weight", default=0,
+        help="Multi-store mode: the preference of this store when an image "
+             "has copies in several stores; downloads read the copy in the "
+             "store of highest weight first and fall back to the others if "
+             "it cannot be opened."),
+]
+"""Options of every multi-store backend section, besides its driver's."""
 
 store_opts = [
     cfg.ListOpt(
@@ -26,6 +90,12 @@ store_opts = [
         "default_store", default="file",
         help="The backend that receives uploaded image data when the "
              "request names none. Must be one of 'stores' and writable."),
+    cfg.StrOpt(
+        "default_backend",
+        help="Multi-store mode: the ID (from [DEFAULT] enabled_backends) of "
+             "the store that receives image data when the request names "
+             "none. Required when enabled_backends is set; the store must "
+             "be writable."),
 ]
 
 filesystem_opts = [
@@ -237,16 +307,51 @@ import_filtering_opts = [
 ]
 
 
+DRIVER_OPTS = {
+    "file": filesystem_opts,
+    "http": http_opts,
+    "swift": swift_opts,
+    "s3": s3_opts,
+}
+"""Each store type's own options, registered in its backend's section."""
+
+
+def reserved_store_opts(datadir: str) -> list[cfg.Opt]:
+    """The options of a reserved file store whose directory defaults to ``datadir``."""
+    return [cfg.StrOpt(
+        "filesystem_store_datadir", default=datadir,
+        help="Multi-store mode: the directory of this reserved file store "
+             "(the import staging area, or the work files of tasks). It is "
+             "created when first needed; give it room for the largest images "
+             "being imported at once.")]
+
+
+RESERVED_DATADIRS = {
+    STAGING_STORE: "/var/lib/glance/staging",
+    TASKS_STORE: "/var/lib/glance/tasks_work_dir",
+}
+_reserved_opts = {name: reserved_store_opts(path)
+                  for name, path in RESERVED_DATADIRS.items()}
+
+
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """The options for oslo-config-generator, as [(group, opts)]."""
     return [
+        (DEFAULT_GROUP, backend_opts),
         (STORE_GROUP, store_opts + filesystem_opts + http_opts + swift_opts
          + s3_opts),
         (IMPORT_FILTERING_GROUP, import_filtering_opts),
+        *((name, opts) for name, opts in _reserved_opts.items()),
     ]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    """Register [glance_store] and [import_filtering_opts] on ``conf``."""
+    """Register the library's fixed sections on ``conf``; idempotent."""
     for group, opts in list_opts():
-        conf.register_opts(opts, group=group)
+        conf.register_opts(opts, group=None if group == DEFAULT_GROUP else group)
+
+
+def register_backend_opts(conf: cfg.ConfigOpts, backend: str, store_type: str) -> None:
+    """Register a multi-store backend's section: its driver's options, store_description
+    and weight."""
+    conf.register_opts(DRIVER_OPTS[store_type] + backend_section_opts, group=backend)

@@ -140,6 +140,16 @@ class FilesystemDriver(Driver):
                    file_perm=_octal_perm(perm) if perm else 0o600,
                    chunk_size=group.filesystem_store_chunk_size)
 
+    @classmethod
+    def at(cls, path: str) -> FilesystemDriver:
+        """A driver for one directory, created if missing (staging areas)."""
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise exceptions.BadStoreConfiguration(
+                f"cannot create directory {path}: {exc.strerror}") from exc
+        return cls([(path, 0)])
+
     @property
     def datadirs(self) -> list[tuple[str, int]]:
         """The data directories and their priorities."""
@@ -235,6 +245,19 @@ class FilesystemDriver(Driver):
             raise exceptions.NotFound(f"no image data at {location}") from exc
         except OSError as exc:
             raise _storage_error(exc, f"deleting {path}") from exc
+
+    def owns(self, location: str) -> bool:
+        """Whether ``location`` names a file directly in one of the datadirs."""
+        try:
+            self._path(location)
+        except exceptions.BadStoreURI:
+            return False
+        return True
+
+    def properties(self) -> dict[str, Any]:
+        """The data directory (the first, if several) and read chunk size, as Glance shows them."""
+        return {"data_dir": self._datadirs[0][0], "chunk_size": self._chunk_size,
+                "thin_provisioning": False}
 
     def discard_partial(self, image_id: str) -> int:
         """Remove ``.<image_id>.*.part`` files a killed upload left."""

@@ -396,6 +396,20 @@ class S3Driver(Driver):
         with _s3_errors(f"deleting {bucket}/{key}", writing=True):
             self._client.delete_object(Bucket=bucket, Key=key)
 
+    def owns(self, location: str) -> bool:
+        """Whether ``location`` is an object of this host in this bucket."""
+        try:
+            bucket, _ = self._parse(location)
+        except exceptions.BadStoreURI:
+            return False
+        return bucket == self._bucket
+
+    def properties(self) -> dict[str, Any]:
+        """The bucket and multipart sizes (bytes), as Glance shows them."""
+        return {"bucket": self._bucket,
+                "s3_store_large_object_size": self._large_object_size,
+                "s3_store_large_object_chunk_size": self._chunk_size}
+
     def discard_partial(self, image_id: str) -> int:
         """Abort multipart uploads of ``image_id`` a dead process left."""
         key = check_image_id(image_id, "an S3 object")

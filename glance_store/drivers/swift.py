@@ -439,6 +439,20 @@ class SwiftDriver(Driver):
                 except exceptions.NotFound:
                     continue
 
+    def owns(self, location: str) -> bool:
+        """Whether ``location`` is an object of this cluster in this container."""
+        try:
+            container, _ = self._parse(location)
+        except exceptions.BadStoreURI:
+            return False
+        return container == self._container
+
+    def properties(self) -> dict[str, Any]:
+        """The container and segmenting sizes (bytes), as Glance shows them."""
+        return {"container": self._container,
+                "large_object_size": self._large_object_size,
+                "large_object_chunk_size": self._chunk_size}
+
     def discard_partial(self, image_id: str) -> int:
         """Remove segments of ``image_id`` that no manifest refers to."""
         obj = check_image_id(image_id, "a Swift object")

@@ -34,7 +34,7 @@ class Backend:
 
 
 def _file_backend(request, **stores_kwargs) -> Backend:
-    datadir = request.getfixturevalue("tmp_path") / "images"
+    datadir = request.getfixturevalue("tmp_path") / f"images-{uuid.uuid4().hex[:8]}"
     datadir.mkdir()
     list_files = request.getfixturevalue("list_files")
     driver = FilesystemDriver([(str(datadir), 0)])
@@ -275,3 +275,15 @@ def test_after_a_failed_add_the_same_image_id_can_be_stored(backend, source):
     result = backend.stores.add("img-1", source(IMAGE))
 
     assert read_all(backend, result.location) == IMAGE
+
+
+def test_a_driver_owns_what_it_stored_and_not_a_sibling_stores_data(
+        make_backend, source):
+    """Two stores of one type (another directory, container or bucket)
+    share a scheme; each must recognise only its own locations."""
+    mine, sibling = make_backend(), make_backend()
+    result = mine.stores.add("img-1", source(b"owned"))
+
+    assert mine.stores.driver(result.store).owns(result.location)
+    assert not sibling.stores.driver(sibling.stores.default_store).owns(
+        result.location)

@@ -11,8 +11,9 @@ from glance_store import options
 def test_option_names_are_pinned():
     assert {group: sorted(opt.name for opt in opts)
             for group, opts in options.list_opts()} == {
+        "DEFAULT": ["enabled_backends", "node_staging_uri"],
         "glance_store": [
-            "default_store", "filesystem_store_chunk_size",
+            "default_backend", "default_store", "filesystem_store_chunk_size",
             "filesystem_store_datadir", "filesystem_store_datadirs",
             "filesystem_store_file_perm", "https_ca_certificates_file",
             "https_insecure", "s3_store_access_key", "s3_store_bucket",
@@ -32,11 +33,15 @@ def test_option_names_are_pinned():
         "import_filtering_opts": [
             "allowed_hosts", "allowed_ports", "allowed_schemes",
             "disallowed_hosts", "disallowed_ports", "disallowed_schemes"],
+        "os_glance_staging_store": ["filesystem_store_datadir"],
+        "os_glance_tasks_store": ["filesystem_store_datadir"],
     }
+    assert sorted(opt.name for opt in options.backend_section_opts) == [
+        "store_description", "weight"]
 
 
 def test_every_option_has_help_an_operator_can_act_on():
-    for _, opts in options.list_opts():
+    for _, opts in options.list_opts() + [("backend", options.backend_section_opts)]:
         for opt in opts:
             assert len(opt.help) > 40, opt.name
 
@@ -60,6 +65,13 @@ def test_defaults_match_glance():
     assert conf.import_filtering_opts.allowed_schemes == ["http", "https"]
     assert conf.import_filtering_opts.allowed_ports == [80, 443]
     assert conf.import_filtering_opts.allowed_hosts == []
+    assert conf.enabled_backends is None
+    assert conf.node_staging_uri == "file:///tmp/staging/"
+    assert conf.glance_store.default_backend is None
+    assert conf.os_glance_staging_store.filesystem_store_datadir == \
+        "/var/lib/glance/staging"
+    assert conf.os_glance_tasks_store.filesystem_store_datadir == \
+        "/var/lib/glance/tasks_work_dir"
 
 
 def test_registering_twice_is_harmless():
