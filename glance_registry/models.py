@@ -117,3 +117,27 @@ class SchemaVersion(peewee.Model):
 
 CHILD_MODELS = (ImageProperty, ImageTag, ImageLocation, ImageMember)
 ALL_MODELS = (Image,) + CHILD_MODELS
+
+
+class Task(BaseModel):
+    """One v2 task: an import's record of progress, kept until expires_at.
+
+    ``input`` and ``result`` are JSON objects stored as text (``result``
+    null until the task ends); ``expires_at`` is set when the task reaches
+    success or failure, and lists and lookups hide it from then on.
+    """
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    type = peewee.CharField(max_length=30)
+    status = peewee.CharField(max_length=30)
+    owner = peewee.CharField(max_length=255, null=True)
+    input = peewee.TextField(default="{}")
+    result = peewee.TextField(null=True)
+    message = peewee.TextField(default="")
+    image_id = peewee.CharField(max_length=36, null=True)
+    request_id = peewee.CharField(max_length=255, null=True)
+    user_id = peewee.CharField(max_length=255, null=True)
+    expires_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "tasks"

@@ -126,7 +126,7 @@ def empty_registry_tables(postgres: PostgresServer, url: str) -> None:
         cur = conn.cursor()
         # DELETE beats TRUNCATE on tables this small (no file rewrites).
         for table in ("image_properties", "image_tags", "image_locations",
-                      "image_members", "images"):
+                      "image_members", "images", "tasks"):
             cur.execute("DELETE FROM %s" % table)
     conn.close()
 

@@ -87,3 +87,19 @@ def test_an_ordinary_user_may_not_write_around_the_api(client, keystone):
     assert [w.status_code for w in writes] == [403] * 4
     assert "may only read" in writes[0].get_json()["message"]
     assert client.get(path, headers=bob).get_json()["image"]["visibility"] == "shared"
+
+
+def test_only_the_api_may_write_tasks_and_others_read_their_projects(client, keystone):
+    glance = keystone.issue("glance", "service", ["service"])
+    made = client.post("/tasks", json={"task": {"type": "import"}}, headers=dict(
+        headers("tenant-a"), **{"X-Auth-Token": glance}))
+    assert made.status_code == 201
+    task_id = made.get_json()["task"]["id"]
+    bob = {"X-Auth-Token": keystone.issue("bob", "tenant-b", ["member"]),
+           "Accept": "application/json"}
+    assert client.post("/tasks", json={"task": {"type": "import"}},
+                       headers=bob).status_code == 403
+    assert client.put("/tasks/" + task_id, json={"task": {"status": "failure"}},
+                      headers=bob).status_code == 403
+    assert client.get("/tasks/" + task_id, headers=bob).status_code == 404
+    assert client.get("/tasks", headers=bob).get_json()["tasks"] == []
