@@ -13,19 +13,46 @@ bp = flask.Blueprint("versions", __name__)
 _VERSION_PATH = re.compile(r"^/v[0-9]+(\.[0-9]+)?(/|$)")
 _V2_ALIAS = re.compile(r"^/v2\.[0-9]+(?=/|$)")
 
-# The v2 minor versions this server implements, newest last. v2.12 (tasks)
-# and v2.17 (the locations API) are left out until those exist:
-# glanceclient refuses the commands that need them by these exact ids.
-V2_VERSIONS = ("v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6", "v2.7", "v2.9")
+# The v2 minor versions this server implements (spec v2 1.1), in two groups
+# as Glance lists them; adding a version is one line in one of them.
+# glanceclient refuses the commands that need a version by its exact id.
+ALWAYS = (
+    "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6", "v2.7", "v2.9",
+    "v2.15", "v2.17",  # v2.17: the locations API (/v2/images/{id}/locations)
+)
+# Only in multi-store mode ([DEFAULT] enabled_backends): the stores
+# discovery (GET /v2/info/stores) and DELETE /v2/stores/{store}/{image}.
+MULTISTORE = (
+    "v2.8", "v2.10", "v2.11",
+    "v2.12", "v2.13",  # GET /v2/images/{id}/tasks (glanceclient image-tasks)
+)
+# Only with this node's image cache (image_cache_dir): /v2/cache. Glance
+# adds v2.18 with the cache too, on top of v2.17 (the locations API): it is
+# listed only once v2.17 is.
+CACHE = ("v2.14", "v2.16")
 V1_VERSIONS = ("v1.1", "v1.0")
+
+
+def _minor(vid: str) -> int:
+    return int(vid.rpartition(".")[2])
+
+
+def v2_versions(multistore: bool, cache: bool = False) -> tuple[str, ...]:
+    """The v2 ids this configuration offers, oldest first."""
+    ids = ALWAYS + (MULTISTORE if multistore else ())
+    if cache:
+        ids += CACHE + (("v2.18",) if "v2.17" in ids else ())
+    return tuple(sorted(ids, key=_minor))
 
 
 def document() -> dict:
     """The versions this server speaks, with links to each."""
-    base = (services().conf.public_endpoint or flask.request.host_url).rstrip("/")
+    svc = services()
+    base = (svc.conf.public_endpoint or flask.request.host_url).rstrip("/")
+    listed = v2_versions(svc.stores.multistore, cache=svc.cache is not None)
     entries = []
-    for vid in reversed(V2_VERSIONS):
-        entries.append({"id": vid, "status": "CURRENT" if vid == V2_VERSIONS[-1]
+    for vid in reversed(listed):
+        entries.append({"id": vid, "status": "CURRENT" if vid == listed[-1]
                         else "SUPPORTED",
                         "links": [{"rel": "self", "href": "%s/v2/" % base}]})
     for vid in V1_VERSIONS:
@@ -52,12 +79,15 @@ def is_unknown_version(path: str) -> bool:
 
 
 def aliases(wsgi_app):
-    """``wsgi_app`` seeing /v2.N/... as /v2/... (any listed minor version)."""
+    """``wsgi_app`` seeing /v2.N/... as /v2/... (any minor version this server
+    can list; a middleware outside the app does not know the configuration,
+    and an alias that works everywhere harms no client)."""
+    known = frozenset(ALWAYS + MULTISTORE + CACHE + ("v2.18",))
 
     def rewrite(environ, start_response):
         path = environ.get("PATH_INFO", "")
         match = _V2_ALIAS.match(path)
-        if match and match.group(0)[1:] in V2_VERSIONS:
+        if match and match.group(0)[1:] in known:
             environ["PATH_INFO"] = "/v2" + path[match.end():]
         return wsgi_app(environ, start_response)
 

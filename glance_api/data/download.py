@@ -16,6 +16,7 @@ watches those seeks. gunicorn then rewinds the descriptor directly, which
 
 from __future__ import annotations
 
+import logging
 from typing import IO
 from typing import Callable
 from typing import Iterable
@@ -25,9 +26,30 @@ from glance_api import image_rules
 from glance_api import payloads
 from glance_api.exceptions import ServiceUnavailable
 from glance_store import ImageData
+from glance_store import exceptions as store_exc
+from glance_store.url_filter import redact
 
+LOG = logging.getLogger(__name__)
 OnClose = Callable[[int], None]  # receives the bytes sent
 SENDFILE_BLOCK = 1 << 20
+
+
+def store_of(location: dict) -> str | None:
+    """The store id a location's metadata names (the Uploader records it), if any."""
+    return (location.get("metadata") or {}).get("store")
+
+
+def ordered_locations(stores, image: dict) -> list[dict]:
+    """The image's active locations, the copy in the store of highest weight first.
+
+    Glance's "store_type" location strategy by store weight; equal weights
+    keep the order the locations were recorded in.
+    """
+    active = [loc for loc in image.get("locations") or []
+              if loc.get("status", "active") == "active"]
+    if len(active) < 2:
+        return active
+    return sorted(active, key=lambda loc: -stores.weight(store_of(loc)))
 
 
 def open_image(stores, image: dict, offset: int = 0,
@@ -35,13 +57,32 @@ def open_image(stores, image: dict, offset: int = 0,
     """The stored bytes of an active image from ``offset`` (``length`` of them,
     or to the end); None for an image without data.
 
-    A whole read whose stored size differs from the recorded size is
-    refused: a truncated or swapped file must never go out as the image.
+    Copies are tried in ``ordered_locations`` order: one whose store cannot
+    open it (down, or the data gone) gives way to the next, and only when
+    none opens does the last one's error reach the caller. A whole read
+    whose stored size differs from the recorded size is refused: a
+    truncated or swapped file must never go out as the image.
     """
-    location = image_rules.active_location(image)
-    if not image["size"] or location is None:
+    locations = ordered_locations(stores, image)
+    if not image["size"] or not locations:
+        # Raises for an image that should have data but has no location.
+        image_rules.active_location(image)
         return None
-    data = stores.get(location, offset, length)
+    *earlier, last = locations
+    for location in earlier:
+        try:
+            return _open_location(stores, image, location, offset, length)
+        except store_exc.InvalidRange:
+            raise  # the same for every copy: the caller asked beyond the end
+        except (store_exc.GlanceStoreError, ServiceUnavailable) as exc:
+            LOG.warning("Image %s: cannot read %s (%s); trying its next location",
+                        image["id"], redact(location["url"]), exc)
+    return _open_location(stores, image, last, offset, length)
+
+
+def _open_location(stores, image: dict, location: dict, offset: int,
+                   length: int | None) -> ImageData:
+    data = stores.get(location["url"], offset, length, store=store_of(location))
     whole = offset == 0 and length is None
     if whole and data.size != image["size"]:
         data.close()

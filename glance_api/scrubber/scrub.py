@@ -18,6 +18,7 @@ import logging
 from typing import Iterator
 
 from glance_api import registry_client
+from glance_api.data.download import store_of
 from glance_api.data.upload import discard
 from glance_api.image_rules import owns_bytes
 from glance_api.registry_client import RegistryClient
@@ -78,7 +79,7 @@ def _remove_data(stores, image: dict) -> bool:
     for location in image.get("locations") or []:
         if not owns_bytes(location):
             continue  # data the service never wrote is not its to remove
-        if not discard(stores, location["url"]):
+        if not discard(stores, location["url"], store=store_of(location)):
             ok = False
             LOG.error("Image %s is deleted but its data could not be removed; "
                       "glance-scrubber --orphans will list it", image["id"])
@@ -100,7 +101,7 @@ def restore(registry: RegistryClient, stores, image_id: str) -> dict:
                          % (image_id, image["status"]))
     for location in image.get("locations") or []:
         try:
-            stores.get_size(location["url"])
+            stores.get_size(location["url"], store=store_of(location))
         except store_exc.GlanceStoreError as exc:
             raise ScrubError("Image %s cannot be restored: its data is gone (%s)."
                              % (image_id, exc)) from exc

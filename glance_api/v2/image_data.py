@@ -12,6 +12,7 @@ import re
 import flask
 
 from glance_api import registry_client
+from glance_api.cache import serve as cache_serve
 from glance_api.data import download
 from glance_api.data.body import ClientBody
 from glance_api.data.body import drained_on_error
@@ -25,6 +26,7 @@ from glance_api.exceptions import RangeNotSatisfiable
 from glance_api.exceptions import UnsupportedMediaType
 from glance_api.services import services
 from glance_api.v2.images import get_image
+from glance_store import Capability
 
 bp = flask.Blueprint("v2_image_data", __name__)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -47,6 +49,7 @@ def _upload(image_id: str):
     content_type = (flask.request.mimetype or "").lower()
     if content_type != "application/octet-stream":
         raise UnsupportedMediaType("Invalid content type %s" % (content_type or "None"))
+    store = _chosen_store(svc.stores)
     image = get_image(svc, ctx, image_id)
     svc.policy.enforce(ctx, "upload_image", image)
     if image["status"] != "queued":
@@ -58,12 +61,25 @@ def _upload(image_id: str):
     size = _declared_size()
     try:
         svc.uploader.upload(ctx, image, ClientBody.from_environ(flask.request.environ),
-                            size=size, on_failure=REQUEUE)
+                            size=size, store=store, on_failure=REQUEUE)
     except ImageChanged as exc:
         raise Gone("Image %s was deleted while its data was uploading." % image_id) from exc
     except registry_client.Conflict as exc:
         raise Conflict(exc.message) from exc
     return flask.Response(status=204)
+
+
+def _chosen_store(stores) -> str | None:
+    """The store X-Image-Meta-Store names (multi-store only, as Glance; glanceclient
+    --store); 400 for one that is not configured or cannot hold data."""
+    store = flask.request.headers.get("X-Image-Meta-Store")
+    if not stores.multistore or store is None:
+        return None
+    if store not in stores.store_names:
+        raise BadRequest("Store for identifier %s not found" % store)
+    if Capability.WRITE not in stores.driver(store).capabilities:
+        raise BadRequest("Store %s is read-only and cannot hold image data" % store)
+    return store
 
 
 def _declared_size() -> int | None:
@@ -95,7 +111,7 @@ def download_file(image_id):
     size = image["size"]
     wanted = _byte_range(size)
     offset, length = (0, None) if wanted is None else wanted
-    data = download.open_image(svc.stores, image, offset, length)
+    data = cache_serve.open_image(svc.cache, svc.stores, image, offset, length)
     body = download.response_body(flask.request.environ, data, download.send_reporter(
         svc.notifier, ctx, image, flask.request.remote_addr))
     response = flask.Response(body, mimetype="application/octet-stream",

@@ -12,6 +12,9 @@ from glance_api.data import download
 from glance_api.data.download import SentChunks
 from glance_api.data.download import SentFile
 from glance_api.exceptions import ServiceUnavailable
+from glance_store import Stores
+from glance_store import exceptions as store_exc
+from glance_store.drivers.filesystem import FilesystemDriver
 from tests.unit.glance_api.api_support import file_stores
 
 SIZE = 8 * 1024 * 1024
@@ -135,3 +138,50 @@ def test_an_image_without_data_has_an_empty_body(tmp_path):
     assert list(body) == []
     body.close()
     assert sent == [0]
+
+
+def _two_stores(tmp_path):
+    """Multi-store: "slow" (weight 0) and "fast" (weight 10), both file stores."""
+    drivers = {name: FilesystemDriver([(str(tmp_path / name), 0)]) for name in ("slow", "fast")}
+    for name in drivers:
+        (tmp_path / name).mkdir()
+    return Stores(drivers, default_store="slow", multistore=True, weights={"fast": 10})
+
+
+def _copies(tmp_path, data: bytes):
+    stores = _two_stores(tmp_path)
+    locations = []
+    for name in ("slow", "fast"):
+        added = stores.add("0b3a6c1e-8a43-4d5c-9e1f-2a3b4c5d6e7f", io.BytesIO(data), store=name)
+        locations.append({"url": added.location, "metadata": {"store": name},
+                          "status": "active"})
+    return stores, {"id": "i", "status": "active", "size": len(data), "locations": locations}
+
+
+def test_locations_are_ordered_by_their_stores_weight(tmp_path):
+    stores, image = _copies(tmp_path, b"0123456789")
+    image["locations"].append({"url": "file:///gone", "metadata": {}, "status": "deleted"})
+
+    ordered = download.ordered_locations(stores, image)
+
+    assert [download.store_of(loc) for loc in ordered] == ["fast", "slow"]
+
+
+def test_a_download_reads_the_heaviest_copy_and_falls_back_when_it_is_gone(tmp_path):
+    stores, image = _copies(tmp_path, b"0123456789")
+    fast = image["locations"][1]["url"]
+    with download.open_image(stores, image) as data:
+        assert data.fileobj.name == str(tmp_path / "fast" / "0b3a6c1e-8a43-4d5c-9e1f-2a3b4c5d6e7f")
+
+    stores.delete(fast, store="fast")
+    with download.open_image(stores, image) as data:
+        assert b"".join(data) == b"0123456789"
+
+
+def test_when_no_copy_opens_the_last_error_is_raised(tmp_path):
+    stores, image = _copies(tmp_path, b"0123456789")
+    for location in image["locations"]:
+        stores.delete(location["url"])
+
+    with pytest.raises(store_exc.NotFound):
+        download.open_image(stores, image)
