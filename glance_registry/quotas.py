@@ -1,7 +1,8 @@
 """Storage quota accounting: a project's usage, and holding bytes for an upload.
 
 A project's usage is the size of its live ``active`` and ``deactivated``
-images plus the bytes held (``reserved_size``) by its images in ``saving``.
+images plus the bytes held (``reserved_size``) by its images whose data is on
+its way in: ``saving`` (an upload), ``uploading`` (a stage) and ``importing``.
 Killed and deleted images count for nothing. An upload holds bytes before
 it stores them; checking the usage and holding more are one transaction
 serialised per project, so two uploads can never both fit into the room
@@ -25,12 +26,14 @@ from glance_registry.images import find_live_image
 from glance_registry.models import Image
 
 COUNTED = ("active", "deactivated")
+# Statuses whose bytes are held rather than counted by size.
+RESERVING = ("saving", "uploading", "importing")
 
 
 def usage(project: str, excluding: str | None = None) -> int:
     """Bytes counted against ``project``'s quota (leaving out image ``excluding``)."""
     stored = peewee.Case(None, [(Image.status.in_(COUNTED), peewee.fn.COALESCE(Image.size, 0)),
-                                (Image.status == "saving", Image.reserved_size)], 0)
+                                (Image.status.in_(RESERVING), Image.reserved_size)], 0)
     query = Image.select(peewee.fn.COALESCE(peewee.fn.SUM(stored), 0)).where(
         Image.owner == project, Image.deleted == False)  # noqa: E712
     if excluding is not None:
@@ -39,14 +42,14 @@ def usage(project: str, excluding: str | None = None) -> int:
 
 
 def reserve(ctx: RequestContext, image_id: str, body: Any) -> dict[str, int]:
-    """Hold bytes for a saving image: ``wanted`` if they fit, else the room
+    """Hold bytes for an image taking data: ``wanted`` if they fit, else the room
     left if that covers ``at_least``; QuotaExceeded (413) otherwise.
     """
     at_least, wanted, quota = _parse(body)
     with db.database.atomic():
         image = find_live_image(ctx, image_id)
-        if image.status != "saving":
-            raise Conflict("Image %s is %s, not saving: nothing to reserve for."
+        if image.status not in RESERVING:
+            raise Conflict("Image %s is %s, not taking data: nothing to reserve for."
                            % (image_id, image.status))
         if not image.owner or quota == 0:  # no project, or unlimited
             return {"reserved": wanted, "usage": 0, "quota": quota}
@@ -59,10 +62,10 @@ def reserve(ctx: RequestContext, image_id: str, body: Any) -> dict[str, int]:
                 "(%d bytes are in use)." % (image.owner, used + at_least, quota, used))
         held = max(min(wanted, room), image.reserved_size)
         changed = (Image.update(reserved_size=held)
-                   .where(Image.id == image.id, Image.status == "saving")
+                   .where(Image.id == image.id, Image.status == image.status)
                    .execute())
         if not changed:
-            raise Conflict("Image %s stopped saving." % image_id)
+            raise Conflict("Image %s stopped taking data." % image_id)
     return {"reserved": held, "usage": used + held, "quota": quota}
 
 

@@ -1,9 +1,21 @@
 """The upload data path: bytes -> store, with the image's status as a
-compare-and-set machine queued -> saving -> active.
+compare-and-set machine.
+
+Uploads (v1, v2 ``PUT /file``, v1 copy-from) go queued -> saving -> active
+in ``upload``. Imports (glance_api.imports) take the image to ``importing``
+(or, for copy-image, keep it ``active``) themselves, then call ``write``
+once per target store while the image keeps that status, and record the
+outcome; ``write`` is the same streaming as an upload's: hashing, format
+inspection, quota holds, the size cap and the heartbeat.
 
 On any failure the bytes written so far are removed and the image is left
 where the caller's failure policy says: ``killed`` for v1 (its clients
 expect it), back to ``queued`` with size and checksums cleared for v2.
+
+An upload started through v2 carries the reserved property
+``os_glance_upload_api = v2`` while it is ``saving`` (removed again when it
+ends), so the sweep (data.sweep) knows that an abandoned one goes back to
+``queued`` rather than to v1's ``killed``.
 
 The reader stack, outermost first, as the store pulls bytes through it:
 
@@ -31,6 +43,7 @@ from glance_api.exceptions import PreconditionFailed
 from glance_api.exceptions import TooLarge
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
+from glance_store.stores import AddResult
 from glance_store.url_filter import redact
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +61,23 @@ class OnFailure:
 KILL = OnFailure("killed")  # v1 (spec v1 6.2)
 REQUEUE = OnFailure("queued", ("size", "virtual_size", "checksum", "os_hash_algo",
                                "os_hash_value"))
+# Set while a v2 upload is saving: which failure policy the sweep applies.
+UPLOAD_API_PROPERTY = "os_glance_upload_api"
+
+
+def policy_of(image: dict) -> OnFailure:
+    """The failure policy of the upload that put ``image`` in saving."""
+    if (image.get("properties") or {}).get(UPLOAD_API_PROPERTY) == "v2":
+        return REQUEUE
+    return KILL
+
+
+def failure_changes(on_failure: OnFailure) -> dict:
+    """The registry changes that record a failed upload under ``on_failure``."""
+    changes = {"status": on_failure.status,
+               "properties": {UPLOAD_API_PROPERTY: None}}
+    changes.update(dict.fromkeys(on_failure.clears))
+    return changes
 
 
 class ImageChanged(PreconditionFailed):
@@ -142,23 +172,18 @@ class Uploader:
         says and no bytes kept.
         """
         image_id = image["id"]
+        starting: dict = {"status": "saving"}
+        if on_failure.status == "queued":
+            starting["properties"] = {UPLOAD_API_PROPERTY: "v2"}
         try:
-            saving = self.registry.update(ctx, image_id, {"status": "saving"},
-                                          from_state="queued")
+            saving = self.registry.update(ctx, image_id, starting, from_state="queued")
         except registry_client.Conflict as exc:
             raise Conflict("Image %s is not queued; another upload may have "
                            "started." % image_id) from exc
         self.notifier.image_event(ctx, "image.prepare", saving)
-        reservation = Reservation(ctx, self.registry, image, self.storage_quota)
-        stream = InspectingStream(
-            UploadStream(source, reservation, lambda: self._heartbeat(ctx, image_id),
-                         self.heartbeat_interval),
-            image.get("disk_format"), image.get("container_format"), self.format_rules)
         try:
-            if size is not None:
-                reservation.ensure(size)
-            result = self.stores.add(image_id, stream, size=size, checksum=checksum,
-                                     cap=self.size_cap, store=store)
+            result, inspected = self.write(ctx, image, source, status="saving",
+                                           size=size, checksum=checksum, store=store)
         except BaseException as exc:
             self.fail(ctx, image_id, on_failure)
             if hasattr(source, "drain"):
@@ -168,9 +193,38 @@ class Uploader:
                 raise StoreFailed("%s Setting image status to '%s'."
                                   % (exc, on_failure.status)) from exc
             raise
+        return self._activate(ctx, image_id, result, inspected, on_failure)
+
+    def write(self, ctx: RequestContext, image: dict, source, *, status: str,
+              size: int | None = None, checksum: str | None = None,
+              store: str | None = None, into=None, inspect: bool = True,
+              quota: bool = True) -> tuple[AddResult, Inspected]:
+        """Stream ``source`` into one store while ``image`` stays ``status``.
+
+        The image's status is the caller's business; this holds quota
+        (when ``quota``), inspects the format (when ``inspect``), caps the
+        size and refreshes the heartbeat of an image in ``status``. ``into``
+        is what ``add`` is called on (the stores by default; the staging
+        area for a stage). On failure the store has removed what it wrote.
+        """
+        image_id = image["id"]
+        reservation = Reservation(ctx, self.registry, image,
+                                  self.storage_quota if quota else 0)
+        stream = UploadStream(source, reservation,
+                              lambda: self._heartbeat(ctx, image_id, status),
+                              self.heartbeat_interval)
+        if inspect:
+            stream = InspectingStream(stream, image.get("disk_format"),
+                                      image.get("container_format"), self.format_rules)
+        if size is not None:
+            reservation.ensure(size)
+        result = (into or self.stores).add(image_id, stream, size=size, checksum=checksum,
+                                           cap=self.size_cap, store=store)
         # The store verified the whole stream, so it was read to its end,
         # where the inspection gave its verdict.
-        return self._activate(ctx, image_id, result, stream.inspected, on_failure)
+        inspected = stream.inspected if inspect else Inspected(
+            image.get("disk_format") or "", None)
+        return result, inspected
 
     def _activate(self, ctx: RequestContext, image_id: str, result, inspected: Inspected,
                   on_failure: OnFailure) -> dict:
@@ -178,6 +232,7 @@ class Uploader:
                    "virtual_size": inspected.virtual_size,
                    "os_hash_algo": result.os_hash_algo,
                    "os_hash_value": result.os_hash_value,
+                   "properties": {UPLOAD_API_PROPERTY: None},
                    "locations": [{"url": result.location,
                                   "metadata": {"store": result.store}}]}
         try:
@@ -193,9 +248,9 @@ class Uploader:
         self.notifier.image_event(ctx, "image.activate", active)
         return active
 
-    def _heartbeat(self, ctx: RequestContext, image_id: str) -> None:
+    def _heartbeat(self, ctx: RequestContext, image_id: str, status: str) -> None:
         try:
-            self.registry.heartbeat(ctx, image_id, "saving")
+            self.registry.heartbeat(ctx, image_id, status)
         except (registry_client.NotFound, registry_client.Conflict) as exc:
             raise ImageChanged("Image %s was changed or deleted while its data "
                                "was uploading." % image_id) from exc
@@ -209,20 +264,22 @@ class Uploader:
         If the registry cannot be reached the image stays in ``saving``
         until the sweep notices its heartbeat stopped (data.sweep).
         """
-        changes = {"status": on_failure.status}
-        changes.update(dict.fromkeys(on_failure.clears))
         try:
-            self.registry.update(ctx, image_id, changes, from_state=from_state)
+            self.registry.update(ctx, image_id, failure_changes(on_failure),
+                                 from_state=from_state)
         except registry_client.Error as exc:
             LOG.warning("Could not mark image %s %s: %s", image_id, on_failure.status, exc)
             return False
         return True
 
 
-def discard(stores, location: str) -> bool:
+def discard(stores, location: str, store: str | None = None) -> bool:
     """Remove bytes nobody will point to; False (and logged) if they could not be."""
     try:
-        stores.delete(location)
+        if store is None:
+            stores.delete(location)
+        else:
+            stores.delete(location, store=store)
     except store_exc.NotFound:
         pass
     except store_exc.GlanceStoreError as exc:

@@ -133,3 +133,16 @@ def test_projects_have_separate_quotas(alice, glance, real_keystone):
     resp = bob.post(glance.url + "/v1/images", headers=HEADERS, data=os.urandom(QUOTA))
     assert resp.status_code == 201
     bob.delete(glance.url + "/v1/images/" + resp.json()["image"]["id"])
+
+
+def test_a_stage_over_the_quota_is_refused_and_the_image_queued_again(alice, glance):
+    # The interoperable import's first step obeys the quota an upload does.
+    image = alice.post(glance.url + "/v2/images", json={
+        "name": "staged", "disk_format": "raw", "container_format": "bare"}).json()
+    resp = alice.put(glance.url + "/v2/images/%s/stage" % image["id"],
+                     data=os.urandom(QUOTA + 1),
+                     headers={"Content-Type": "application/octet-stream"})
+    assert resp.status_code == 413, resp.text
+    assert alice.get(glance.url + "/v2/images/" + image["id"]).json()["status"] == "queued"
+    staged = [p for p in (glance.base / "staging").rglob("*") if p.is_file()]
+    assert staged == []

@@ -43,9 +43,17 @@ def test_usage_counts_active_sizes_and_saving_holds_not_killed_or_deleted(client
     assert _reserve(client, saving, 701).status_code == 413
 
 
-def test_only_saving_images_reserve(client, create):
-    queued = create()
-    assert _reserve(client, queued, 10).status_code == 409
+def test_only_images_taking_data_reserve(client, create):
+    for status in ("queued", "active", "killed"):
+        assert _reserve(client, create(status=status, size=1), 10).status_code == 409
+
+
+def test_staged_and_importing_images_hold_bytes_like_saving_ones(client, create):
+    # A stage or an import cannot slip past the quota an upload obeys.
+    staged, importing = create(status="uploading"), create(status="importing")
+    assert _reserve(client, staged, 400).status_code == 200
+    assert _reserve(client, importing, 500).get_json()["usage"] == 900
+    assert _reserve(client, create(status="saving"), 101).status_code == 413
 
 
 def test_another_project_cannot_reserve_for_an_image(client, create):
