@@ -78,7 +78,7 @@ def _check_common(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Bod
         svc.policy.enforce(ctx, "copy_from")
         image_rules.check_external_url(svc.stores, meta.copy_from)
     if meta.location is not None:
-        svc.policy.enforce(ctx, "set_image_location")
+        svc.policy.enforce(ctx, "set_image_location", target)
         image_rules.check_external_url(svc.stores, meta.location)
     image_rules.check_store(svc.stores, meta.store)
 

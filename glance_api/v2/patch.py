@@ -61,7 +61,7 @@ def parse(raw: bytes, dialect: str) -> list[Operation]:
         raise ValueError("unknown JSON-Patch dialect %r" % dialect)
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than Python's stack
         raise BadRequest("Malformed JSON in request body.") from None
     if not isinstance(body, list):
         raise BadRequest("Request body must be a JSON array of operation objects.")
@@ -139,7 +139,12 @@ def _apply_one(document: dict, operation: Operation, property_quota: int,
                tag_quota: int) -> None:
     name = operation.name
     if name == "locations":
-        _refuse_locations(operation)
+        _apply_locations(document, operation)
+        return
+    if name == "stores" and operation.op == "remove" and "stores" in document:
+        # Multi-store documents show "stores", and openstacksdk sends its
+        # removal back on every update (spec 15.3): accepted, changes nothing.
+        return
     schemas.check_settable(name, creating=False)
     core = name in schemas.CORE_FIELDS
     if operation.op == "remove":
@@ -164,12 +169,72 @@ def _apply_one(document: dict, operation: Operation, property_quota: int,
 
 
 def _refuse_locations(operation: Operation) -> None:
-    # The locations API is not offered (show_multiple_locations is off), so
-    # every location patch gets the answer Glance gives with the option off.
+    # show_multiple_locations is off (the document has no locations): every
+    # location patch gets the answer Glance gives with the option off.
     if operation.op == "replace" and operation.value == []:
         raise Forbidden("Cannot set locations to empty list.")
     verb = {"add": "add", "remove": "remove", "replace": "update"}[operation.op]
     raise Forbidden("It's not allowed to %s locations if locations are invisible." % verb)
+
+
+# Glance's path depths for /locations: add and remove name one position
+# (/locations/N or /locations/-), replace takes the whole list.
+_LOCATION_DEPTHS = {"add": 2, "remove": 2, "replace": 1}
+# Statuses in which Glance lets each operation change the locations.
+_LOCATION_STATUSES = {"add": ("queued", "active"), "replace": ("queued", "active"),
+                      "remove": ("active",)}
+
+
+def _apply_locations(document: dict, operation: Operation) -> None:
+    """Glance's old JSON-Patch of /locations (show_multiple_locations = true).
+
+    Only the list changes here; glance_api.locations.legacy checks what it
+    may point at, who may change it and which data it holds.
+    """
+    if "locations" not in document:
+        _refuse_locations(operation)
+    op, locations = operation.op, document["locations"]
+    if len(operation.path) != _LOCATION_DEPTHS[op]:
+        raise BadRequest("Invalid JSON pointer for this resource: '/%s'"
+                         % "/".join(operation.path))
+    if op == "replace" and operation.value == []:
+        raise Forbidden("Cannot set locations to empty list.")
+    status = document.get("status")
+    if status not in _LOCATION_STATUSES[op]:
+        raise Conflict("It's not allowed to %s locations if image status is %s."
+                       % (op, status))
+    if op == "replace":
+        if not isinstance(operation.value, list):
+            raise BadRequest("Provided object does not match schema 'image': "
+                             "locations must be a list.")
+        document["locations"] = [_location_value(v) for v in operation.value]
+    elif op == "add":
+        value = _location_value(operation.value)
+        position = _location_position(operation.path[1], len(locations), adding=True)
+        locations.insert(position, value)
+    else:
+        if len(locations) == 1:
+            raise Forbidden("Cannot remove last location in the image.")
+        del locations[_location_position(operation.path[1], len(locations), adding=False)]
+
+
+def _location_value(value: Any) -> dict:
+    schemas.validate_image({"locations": [value]})
+    return copy.deepcopy(value)
+
+
+def _location_position(part: str, count: int, *, adding: bool) -> int:
+    """The index /locations/<part> names; "-" is the end (Glance's rules)."""
+    if part == "-":
+        position = count if adding else count - 1
+    elif part.isascii() and part.isdigit():
+        position = int(part)
+    else:
+        position = -1
+    if position < 0 or (not adding and position >= count):
+        raise BadRequest("Invalid position for %s a location."
+                         % ("adding" if adding else "removing"))
+    return min(position, count)
 
 
 def _require_existing(document: dict, name: str) -> None:
