@@ -9,7 +9,11 @@ from oslo_config import cfg
 from glance_api import auth
 from glance_api import forwarded
 from glance_api import options
+from glance_common import config_compat
 from glance_common import server
+
+# Sections of a Glance config that glance-registry reads, not glance-api.
+REGISTRY_SECTIONS = {"database": "glance-registry and glance-manage"}
 
 
 def parse_config(argv: list[str]) -> cfg.ConfigOpts:
@@ -30,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     server.setup_logging(conf)
+    # A glance-api.conf written for Glance starts this daemon as it is.
+    config_compat.adapt_stores(conf)
+    config_compat.warn_unused(conf, "glance-api", sibling=REGISTRY_SECTIONS)
     from glance_api.app import create_app
     from glance_api.services import EXTENSION
 

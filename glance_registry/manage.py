@@ -1,5 +1,5 @@
 """``glance-manage``: database administration (db sync, db version, db purge,
-db load_metadefs)."""
+db load_metadefs, db import-glance)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
                              help="The directory, as Glance's --path named it.")
     load_parser.add_argument("--overwrite", action="store_true",
                              help="Replace namespaces already present by the files.")
+    import_parser = actions.add_parser(
+        "import-glance", help="Adopt a Glance deployment's images (metadata only; "
+                              "the bytes stay where they are). Safe to run again.")
+    import_parser.add_argument("--from", dest="source", required=True,
+                               metavar="DATABASE_URL",
+                               help="Glance's [database] connection URL.")
+    import_parser.add_argument("--dry-run", action="store_true",
+                               help="Print what would change; write nothing.")
     return parser
 
 
@@ -74,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, database) -> int:
     if args.action == "sync":
+        if _is_glance_database(database):
+            print("This database holds Glance's own schema: point [database] "
+                  "connection at a new database and adopt Glance's images with "
+                  "'glance-manage db import-glance --from <Glance's URL>'.",
+                  file=sys.stderr)
+            return 1
         applied = migrations.sync(database)
         print("Applied migrations: %s" % (", ".join(map(str, applied)) or "none"))
         print("Database is at version %d" % migrations.current_version(database))
@@ -93,6 +107,35 @@ def _run(args: argparse.Namespace, database) -> int:
             print("Purged %d rows from %s" % (count, table))
     elif args.action == "load_metadefs":
         return _load_metadefs(args)
+    elif args.action == "import-glance":
+        return _import_glance(args, database)
+    return 0
+
+
+def _is_glance_database(database) -> bool:
+    # Glance's tables share names with ours: creating ours "if not exists"
+    # over them would leave a database neither service can use.
+    return (database.table_exists("alembic_version")
+            or database.table_exists("migrate_version")) \
+        and migrations.current_version(database) is None
+
+
+def _import_glance(args: argparse.Namespace, database) -> int:
+    from glance_registry.glance_import import run
+    from glance_registry.glance_import.source import SourceError
+
+    current = migrations.current_version(database)
+    if current != migrations.head_version():
+        print("This registry's database is at schema version %s, not %d: run "
+              "'glance-manage db sync' first." % (current, migrations.head_version()),
+              file=sys.stderr)
+        return 1
+    try:
+        report = run.import_glance(args.source, dry_run=args.dry_run)
+    except SourceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print("\n".join(report.lines()))
     return 0
 
 
