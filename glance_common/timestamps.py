@@ -24,5 +24,8 @@ def parse_iso(text: str) -> datetime.datetime:
         text = text[:-1] + "+00:00"
     value = datetime.datetime.fromisoformat(text)
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise ValueError("%s is out of range in UTC" % text) from None
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import urllib.parse
 
 from glance_api.exceptions import BadRequest
@@ -23,6 +24,11 @@ BOOL_FIELDS = frozenset({"is_public", "protected", "deleted"})
 IGNORED_FIELDS = frozenset({"created_at", "updated_at", "deleted_at",
                             "deleted", "copy_from", "uri"})
 TRUE_STRINGS = frozenset({"1", "t", "true", "on", "y", "yes"})
+# RFC 9110 token characters besides letters and digits (what a header name
+# may hold), less "%", which escapes the others.
+NAME_SAFE = "!#$&'*+-.^_`|~"
+# What a header value may not carry (gunicorn and werkzeug refuse them).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclasses.dataclass
@@ -45,6 +51,18 @@ def parse_bool(value: str | None) -> bool:
 def _decode(value: str) -> str:
     # The client percent-encodes every header value (spec v1 s.1.4).
     return urllib.parse.unquote(value, errors="strict").strip()
+
+
+def _property_key(raw_name: str, rest: str) -> str:
+    """The property a header names: "-" read as "_", percent-escapes decoded
+    (how ``to_headers`` writes keys a header name cannot hold)."""
+    try:
+        key = urllib.parse.unquote(rest.replace("-", "_"), errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("Header %s is not valid percent-encoded UTF-8." % raw_name) from None
+    if not key:
+        raise BadRequest("Bad header: %s" % raw_name)
+    return key
 
 
 def _parse_int(field: str, value: str) -> int | None:
@@ -78,9 +96,7 @@ def parse(headers) -> ImageMeta:
         except UnicodeDecodeError:
             raise BadRequest("Header %s is not valid percent-encoded UTF-8." % raw_name) from None
         if name.startswith(PROPERTY_PREFIX):
-            key = name[len(PROPERTY_PREFIX):].replace("-", "_")
-            if not key:
-                raise BadRequest("Bad header: %s" % raw_name)
+            key = _property_key(raw_name, name[len(PROPERTY_PREFIX):])
             meta.properties[key] = value or None
             continue
         field = name[len(META_PREFIX):].replace("-", "_")
@@ -121,11 +137,21 @@ def to_headers(image: dict) -> dict[str, str]:
         headers[META_PREFIX + field] = _header_value(str(value))
     for key, value in (image.get("properties") or {}).items():
         if value is not None:
-            headers[PROPERTY_PREFIX + key.lower()] = _header_value(str(value))
+            headers[PROPERTY_PREFIX + _header_name(key)] = _header_value(str(value))
     return headers
 
 
+def _header_name(key: str) -> str:
+    # v2 lets a key hold anything (spaces, ":", non-ASCII); a header name
+    # may hold only token characters, so the rest is percent-encoded, and
+    # ``parse`` decodes it back.
+    return urllib.parse.quote(key.lower(), safe=NAME_SAFE)
+
+
 def _header_value(value: str) -> str:
+    # Line breaks and other control characters cannot travel in a header
+    # (a v2 name may hold them): percent-encoded, as clients send values.
+    value = _CONTROL.sub(lambda found: "%%%02X" % ord(found.group()), value)
     # Header values must be latin-1 on the wire; non-ASCII text would be
     # garbled by the client anyway (spec v1 s.1.4), so send it UTF-8 encoded
     # the way Glance on Python 2 did.

@@ -37,7 +37,7 @@ def _json_body(key: str) -> dict | None:
         return None
     try:
         body = flask.json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than Python's stack
         raise BadRequest("The request body is not valid JSON.") from None
     if not isinstance(body, dict) or not isinstance(body.get(key), (dict, list)):
         raise BadRequest("The request body must be an object with '%s'." % key)
@@ -103,6 +103,8 @@ def add(image_id, member):
     body = _json_body("member")
     can_share = None
     if body is not None:
+        if not isinstance(body["member"], dict):
+            raise BadRequest('The request body must be {"member": {"can_share": ...}}.')
         value = body["member"].get("can_share")
         if value is not None and not isinstance(value, bool):
             raise BadRequest("can_share must be true or false.")

@@ -7,12 +7,12 @@ is asked.
 
 from __future__ import annotations
 
-import datetime
 import urllib.parse
 from typing import Iterable
 
 from glance_api.exceptions import BadRequest
 from glance_api.v2 import schemas
+from glance_common import timestamps
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
              "created_at", "updated_at")
@@ -180,11 +180,9 @@ def _time_filter(key: str, value: str) -> tuple[str, str]:
 
 
 def _is_time(text: str) -> bool:
-    candidate = text.strip()
-    if candidate.endswith(("Z", "z")):
-        candidate = candidate[:-1] + "+00:00"
+    # The registry's own reading, so what passes here passes there.
     try:
-        datetime.datetime.fromisoformat(candidate)
+        timestamps.parse_iso(text)
     except ValueError:
         return False
     return True

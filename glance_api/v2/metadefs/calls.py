@@ -71,7 +71,7 @@ def body() -> Any:
         raise BadRequest("A JSON body is required.")
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # or nested deeper than Python's stack
         raise BadRequest("The body is not valid JSON: %s" % exc) from exc
 
 
