@@ -9,6 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import client
+import procstat
 
 
 def create_images(url: str, count: int, batch: str,
@@ -67,6 +68,18 @@ def latencies(fn, repeat: int = 200) -> dict:
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     return {"p50": statistics.median(times), "p95": times[int(len(times) * 0.95) - 1]}
+
+
+def cpu_per_call(groups: dict[str, list[int]], call, repeat: int) -> dict[str, float]:
+    """CPU milliseconds each daemon group spends per ``call()``, from /proc
+    over ``repeat`` calls in a row (the clock ticks in 10 ms: keep
+    ``repeat`` in the thousands)."""
+    call()
+    before = {name: procstat.cpu_seconds(pids) for name, pids in groups.items()}
+    for _ in range(repeat):
+        call()
+    return {name: (procstat.cpu_seconds(pids) - before[name]) * 1000 / repeat
+            for name, pids in groups.items()}
 
 
 def checked_get(session, url, **kw):

@@ -7,6 +7,7 @@ import flask
 from werkzeug.exceptions import MethodNotAllowed
 
 from glance_api import image_rules
+from glance_api.cache import serve as cache_serve
 from glance_api.data import download
 from glance_api.data.body import ClientBody
 from glance_api.data.body import drained_on_error
@@ -78,7 +79,7 @@ def show(image_id):
     image = image_rules.get_visible(svc.registry, ctx, image_id)
     svc.policy.enforce(ctx, "download_image", image)
     image_rules.check_downloadable(image)
-    data = download.open_image(svc.stores, image)
+    data = cache_serve.open_image(svc.cache, svc.stores, image)
     body = download.response_body(flask.request.environ, data, download.send_reporter(
         svc.notifier, ctx, image, flask.request.remote_addr))
     response = flask.Response(body, mimetype="application/octet-stream",
@@ -198,12 +199,16 @@ def delete(image_id):
     if not pending:
         for location in deleted.get("locations") or image.get("locations") or []:
             if image_rules.owns_bytes(location):
-                discard(svc.stores, location["url"])
+                discard(svc.stores, location["url"], store=download.store_of(location))
     return flask.Response(status=200)
 
 
 def _add_image_headers(response: flask.Response, image: dict) -> None:
+    # Added, not set: the names are distinct and none is on the response
+    # yet, and werkzeug's set() scans every header already there (with 17
+    # x-image-meta-* headers that scan was ~0.1 ms of a HEAD).
+    add = response.headers.add
     for name, value in headers.to_headers(image).items():
-        response.headers[name] = value
+        add(name, value)
     if image.get("checksum"):
-        response.headers["ETag"] = image["checksum"]
+        add("ETag", image["checksum"])
