@@ -15,12 +15,17 @@ from glance_api.services import EXTENSION
 from glance_api.services import Services
 from glance_api.v1 import images
 from glance_api.v1 import members
+from glance_api.v2 import cache as v2_cache
 from glance_api.v2 import image_data as v2_image_data
 from glance_api.v2 import images as v2_images
+from glance_api.v2 import imports as v2_imports
+from glance_api.v2 import locations as v2_locations
 from glance_api.v2 import members as v2_members
 from glance_api.v2 import metadefs
 from glance_api.v2 import schema_routes as v2_schemas
+from glance_api.v2 import stores as v2_stores
 from glance_api.v2 import tags as v2_tags
+from glance_api.v2 import tasks as v2_tasks
 from glance_common import access_log
 from glance_common import request_id
 
@@ -51,4 +56,9 @@ def create_app(conf, registry: RegistryClient | None = None,
                       v2_schemas.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(metadefs.bp)
+    app.register_blueprint(v2_stores.bp)
+    app.register_blueprint(v2_locations.bp)
+    app.register_blueprint(v2_cache.bp)
+    app.register_blueprint(v2_imports.bp)
+    app.register_blueprint(v2_tasks.bp)
     return app

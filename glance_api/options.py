@@ -95,6 +95,35 @@ scrubber_opts = [
                help="Seconds between runs of glance-scrubber --daemon."),
 ]
 
+cache_opts = [
+    cfg.StrOpt("image_cache_dir",
+               help="Directory of this api node's image cache. Set, it turns "
+                    "the cache on: an image's first whole download fills it "
+                    "with one read from the store (clients asking at the same "
+                    "time share that read), later downloads are served from "
+                    "local disk, and /v2/cache manages it. Each node has its "
+                    "own cache: give every api instance a directory of its own "
+                    "on local disk (the data is a copy; losing it loses nothing)."),
+    cfg.IntOpt("image_cache_max_size", default=10 * 1024 ** 3, min=0,
+               help="Bytes the cache may hold. Before a fill, least recently "
+                    "used images are evicted to make room; an image larger "
+                    "than this is served from the store and never cached. "
+                    "glance-cache-pruner evicts down to it after the size is "
+                    "lowered."),
+    cfg.IntOpt("image_cache_stall_time", default=86400, min=0,
+               help="Seconds after which glance-cache-cleaner removes a fill "
+                    "that has written nothing (fills whose process died are "
+                    "removed at once)."),
+    cfg.StrOpt("image_cache_sqlite_db", default="cache.db",
+               help="File name, under image_cache_dir, of the SQLite index "
+                    "that records what this node has cached."),
+    cfg.IntOpt("cache_prefetcher_interval", default=300, min=0,
+               help="Seconds between runs of the prefetcher inside each api "
+                    "worker, which caches the images queued with "
+                    "PUT /v2/cache/{image_id}; 0 leaves the queue to "
+                    "glance-cache-prefetcher run from cron or a timer."),
+]
+
 paste_deploy_opts = [
     cfg.StrOpt("flavor",
                help="Glance's pipeline switch: 'keystone' means "
@@ -128,24 +157,84 @@ image_format_opts = [
 ]
 
 
+task_opts = [
+    cfg.IntOpt("task_time_to_live", default=48, min=0,
+               help="Hours a task stays visible in the tasks API after it "
+                    "succeeds or fails (its expires_at); after that it is "
+                    "hidden from every task listing and lookup."),
+]
+
+
+import_opts = [
+    cfg.ListOpt("enabled_import_methods",
+                default=["glance-direct", "web-download", "copy-image"],
+                help="Import methods POST /v2/images/{id}/import accepts and "
+                     "GET /v2/info/import lists: glance-direct (data staged with "
+                     "PUT /v2/images/{id}/stage), web-download (the api fetches "
+                     "a URL allowed by [import_filtering_opts]), copy-image "
+                     "(admins copy an active image into more stores) and "
+                     "glance-download (from another region's Glance, found in "
+                     "the Keystone catalog). Empty: no import is accepted."),
+]
+
+taskflow_executor_opts = [
+    cfg.IntOpt("max_workers", default=10, min=1,
+               help="Most imports one api worker process runs at once; more "
+                    "wait their turn with their image in importing. Each "
+                    "running import streams one image through this process."),
+]
+
+
+location_opts = [
+    cfg.BoolOpt("show_multiple_locations", default=False,
+                help="Show an image's locations in v2 image documents (to callers "
+                     "get_image_location allows) and let PATCH add, replace and "
+                     "remove them (set_image_location, delete_image_location). "
+                     "Credentials in location URLs are never shown. Even with "
+                     "every rule here, exposing locations to end users is what "
+                     "Glance's security notes OSSN-0065 and OSSN-0090 warn "
+                     "about: keep it off on an api end users reach; services "
+                     "use the locations API (/v2/images/{id}/locations)."),
+    cfg.IntOpt("image_location_quota", default=10,
+               help="Most locations one image may have (<0: unlimited)."),
+    cfg.BoolOpt("do_secure_hash", default=True,
+                help="Compute checksum and os_hash_value of the data of a "
+                     "location added with the locations API (or the PATCH of "
+                     "/locations), reading it in the background through its "
+                     "store; with validation_data, the image becomes active "
+                     "only once its data is found to have that hash. Off: the "
+                     "image is active at once, with the caller's hash or none."),
+    cfg.IntOpt("http_retries", default=3, min=1,
+               help="Attempts to read an added location's data for its hash "
+                    "before giving up (then os_hash_algo is cleared again)."),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every option glance-api reads, the store library's included."""
 
     conf.register_opts(server_opts(API_PORT))
     conf.register_opts(api_opts + noauth_opts())
+    conf.register_opts(location_opts)
     conf.register_opts(notification_opts)
     conf.register_opts(scrubber_opts)
+    conf.register_opts(cache_opts)
     conf.register_opts(paste_deploy_opts, group="paste_deploy")
     conf.register_opts(image_format_opts, group="image_format")
+    conf.register_opts(import_opts)
+    conf.register_opts(taskflow_executor_opts, group="taskflow_executor")
+    conf.register_opts(task_opts, group="task")
     glance_store.register_opts(conf)
 
 
 def list_opts():
     """The options for oslo-config-generator."""
-    return [(None, server_opts(API_PORT) + api_opts + noauth_opts()
-             + notification_opts + scrubber_opts),
+    return [(None, server_opts(API_PORT) + api_opts + noauth_opts() + location_opts
+             + notification_opts + scrubber_opts + import_opts + cache_opts),
             ("paste_deploy", paste_deploy_opts),
-            ("image_format", image_format_opts)]
+            ("image_format", image_format_opts),
+            ("taskflow_executor", taskflow_executor_opts),
+            ("task", task_opts)]
 
 
 def strategy(conf) -> str:

@@ -89,6 +89,8 @@ class RegistryClient:
                  ca_file: str | None = None, auth: ServiceTokenAuth | None = None):
         self.timeout = timeout
         self.auth = auth
+        # Hours an ended task stays visible ([task] task_time_to_live).
+        self.task_time_to_live = 48.0
         self.pool = _pool(base_url, pool_size, ca_file)
 
     @classmethod
@@ -102,8 +104,10 @@ class RegistryClient:
         if strategy(conf) == "keystone":
             from glance_common import keystone
             auth = ServiceTokenAuth(keystone.service_session(conf))
-        return cls(url, conf.registry_client_timeout, pool_size=conf.threads,
-                   ca_file=conf.registry_client_ca_file, auth=auth)
+        client = cls(url, conf.registry_client_timeout, pool_size=conf.threads,
+                     ca_file=conf.registry_client_ca_file, auth=auth)
+        client.task_time_to_live = float(conf.task.task_time_to_live)
+        return client
 
     def _request(self, ctx: RequestContext, method: str, path: str,
                  json: Any = None, params: Any = None,
@@ -315,6 +319,37 @@ class RegistryClient:
                              params={"before": before, "limit": limit})["images"]
 
 
+    # Tasks (the v2 tasks API and the imports that record their progress)
+
+    def create_task(self, ctx: RequestContext, task: dict) -> dict:
+        """Record a new task (pending; ``id`` generated when absent): type,
+        input, image_id, message, owner (admins only), request_id, user_id."""
+        return self._request(ctx, "POST", "/tasks", json={"task": task})["task"]
+
+    def get_task(self, ctx: RequestContext, task_id: str) -> dict:
+        """One task; NotFound when there is none or it has expired."""
+        return self._request(ctx, "GET", _task_path(task_id))["task"]
+
+    def update_task(self, ctx: RequestContext, task_id: str, changes: dict,
+                    from_status: str | None = None) -> dict:
+        """Change a task's status, result, message or image_id; with
+        ``from_status`` only if its status is still that (Conflict otherwise,
+        and for a move pending -> processing -> success|failure does not
+        allow). Ending a task starts its time to live."""
+        body = {"task": changes, "from_status": from_status,
+                "time_to_live": self.task_time_to_live}
+        return self._request(ctx, "PUT", _task_path(task_id), json=body)["task"]
+
+    def list_tasks(self, ctx: RequestContext, params: dict) -> list[dict]:
+        """One page of unexpired tasks: status, type, owner, image_id, limit,
+        marker, sort_key, sort_dir (BadRequest for a bad one)."""
+        return self._request(ctx, "GET", "/tasks", params=params)["tasks"]
+
+    def image_tasks(self, ctx: RequestContext, image_id: str) -> list[dict]:
+        """The unexpired tasks of one image, oldest first."""
+        return self._request(ctx, "GET", _image_path(image_id, "tasks"))["tasks"]
+
+
 class ServiceTokenAuth:
     """glance-api's own service token, put on every registry call.
 
@@ -381,6 +416,13 @@ def _image_path(image_id: str, *rest: str) -> str:
 def _member_path(image_id: str, member: str, *rest: str) -> str:
     """``/images/{id}/members/{member}[/rest...]``."""
     return "/".join((_image_path(image_id, "members"), _segment(member)) + rest)
+
+
+def _task_path(task_id: str) -> str:
+    """``/tasks/{id}``; NotFound for an id no task can have."""
+    if not isinstance(task_id, str) or not _IMAGE_ID.fullmatch(task_id):
+        raise NotFound("Task with the given id %s not found" % task_id)
+    return "/tasks/" + task_id
 
 
 def _segment(part: str) -> str:

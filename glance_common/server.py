@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Callable
 
@@ -11,6 +12,7 @@ from gunicorn.app.base import BaseApplication
 from glance_common.log_writer import QueueWriter
 from glance_common.request_id import LogFilter
 
+SHM = "/dev/shm"  # memory-backed; gunicorn's heartbeat files go here
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -31,6 +33,9 @@ def setup_logging(conf) -> None:
         old.close()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
+    # Peewee's DEBUG lines carry every query's parameters: location URLs
+    # with their credentials, among others. They never reach a log.
+    logging.getLogger("peewee").setLevel(logging.INFO)
     handler.start()
 
 
@@ -68,6 +73,11 @@ def gunicorn_settings(conf, hooks: dict | None = None) -> dict:
         "proc_name": None,
         "forwarded_allow_ips": "127.0.0.1,::1",
     }
+    if os.path.isdir(SHM):
+        # Each worker heartbeats by changing its temporary file's times
+        # once per loop, i.e. about once per request; on a disk the file
+        # system journals every such change (gunicorn's own advice).
+        settings["worker_tmp_dir"] = SHM
     if conf.cert_file or conf.key_file:
         settings["certfile"] = conf.cert_file
         settings["keyfile"] = conf.key_file

@@ -14,6 +14,7 @@ from glance_common.errors import error_response
 from glance_registry import api
 from glance_registry import auth
 from glance_registry import db
+from glance_registry.api import bodies
 from glance_registry.api.settings import Settings
 from glance_registry.errors import RegistryError
 
@@ -41,6 +42,7 @@ def _install_connection_handling(app: flask.Flask, strategy: str) -> None:
     def _connect():
         flask.g.context = auth.context_from_request(
             flask.request, flask.g.get("request_id"), strategy)
+        bodies.refuse_nul_in_url()
         db.database.connect(reuse_if_open=True)
 
     @app.teardown_request

@@ -214,12 +214,15 @@ class Clouds:
             cloud.stop()
 
 
-def register_image_endpoint(keystone, url: str) -> None:
+def register_image_endpoint(keystone, url: str, region: str = "RegionOne") -> None:
     """Add an ``image`` service with public/internal/admin endpoints at ``url``."""
     import requests
 
     admin = {"X-Auth-Token": keystone.token("admin", "admin")}
     api = keystone.auth_url
+    if region != "RegionOne":  # bootstrap made RegionOne only
+        requests.post(api + "/regions", headers=admin, timeout=30,
+                      json={"region": {"id": region}}).raise_for_status()
     resp = requests.post(api + "/services", headers=admin, timeout=30, json={
         "service": {"type": "image", "name": "glance", "enabled": True}})
     resp.raise_for_status()
@@ -227,7 +230,7 @@ def register_image_endpoint(keystone, url: str) -> None:
     for interface in ("public", "internal", "admin"):
         requests.post(api + "/endpoints", headers=admin, timeout=30, json={"endpoint": {
             "service_id": service_id, "interface": interface, "url": url,
-            "region_id": "RegionOne", "enabled": True}}).raise_for_status()
+            "region_id": region, "enabled": True}}).raise_for_status()
 
 
 def guarded_pair(keystone, base: Path, db_url: str) -> Cloud:

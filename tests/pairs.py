@@ -78,7 +78,10 @@ class Glance:
         defaults = {"bind_host": "127.0.0.1", "bind_port": port, "workers": 1,
                     "threads": 4, "debug": True, "registry_host": "127.0.0.1",
                     "registry_port": self.registry.port,
-                    "image_size_cap": self.size_cap}
+                    "image_size_cap": self.size_cap,
+                    # Each pair stages on its own: a sweep removes staged
+                    # files its own registry does not know.
+                    "node_staging_uri": "file://%s/" % (self.base / "staging")}
         store = {"stores": "file,http", "default_store": "file",
                  "filesystem_store_datadir": self.images_dir}
         for key, value in self.api_options.items():
@@ -110,6 +113,13 @@ class Glance:
         """Record an image directly in the registry, as an admin."""
         resp = requests.post(self.registry.url + "/images", json={"image": image},
                              headers=self.registry_headers())
+        resp.raise_for_status()
+        return resp.json()["image"]
+
+    def registry_update(self, image_id: str, changes: dict) -> dict:
+        """Change an image directly in the registry, as an admin (e.g. its locations)."""
+        resp = requests.put(self.registry.url + "/images/" + image_id,
+                            json={"image": changes}, headers=self.registry_headers())
         resp.raise_for_status()
         return resp.json()["image"]
 

@@ -2,6 +2,7 @@
 
     images      /v2/images[/{id}], deactivate and reactivate
     image_data  /v2/images/{id}/file
+    imports     /v2/info/import, /v2/images/{id}/stage and .../import
     members     /v2/images/{id}/members[/{member}]
     tags        /v2/images/{id}/tags/{tag}
     schemas     the JSON schemas clients build their models from

@@ -15,6 +15,7 @@ from glance_api.exceptions import BadRequest
 from glance_api.exceptions import Conflict
 from glance_api.exceptions import Forbidden
 from glance_api.exceptions import NotFound
+from glance_api.locations import legacy as locations
 from glance_api.services import Services
 from glance_api.services import services
 from glance_api.v2 import filters
@@ -36,7 +37,7 @@ def json_body() -> object:
     raw = flask.request.get_data(cache=False)
     try:
         return json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than Python's stack
         raise BadRequest("Malformed JSON in request body.") from None
 
 
@@ -53,7 +54,9 @@ def get_image(svc: Services, ctx: RequestContext, image_id: str) -> dict:
 
 def render(svc: Services, image: dict) -> dict:
     """The v2 document of ``image`` under this api's options."""
-    return views.image(image, show_direct_url=svc.conf.show_image_direct_url)
+    return views.image(image, show_direct_url=svc.conf.show_image_direct_url,
+                       show_locations=locations.shows_locations(svc, _ctx(), image),
+                       show_stores=svc.stores.multistore)
 
 
 def _check_visibility_change(svc: Services, ctx: RequestContext, visibility: str | None,
@@ -85,6 +88,9 @@ def create():
     response.status_code = 201
     base = svc.conf.public_endpoint or flask.request.host_url
     response.headers["Location"] = "%s/v2/images/%s" % (base.rstrip("/"), image["id"])
+    if svc.conf.enabled_import_methods:  # spec 4.1; OSC's --import looks for it
+        response.headers["OpenStack-image-import-methods"] = ",".join(
+            svc.conf.enabled_import_methods)
     return response
 
 
@@ -103,7 +109,8 @@ def index():
         except registry_client.NotFound as exc:  # an unknown or invisible marker
             raise BadRequest(exc.message) from None
     first, next_ = filters.links(query, page, params["limit"])
-    return views.images(page, first, next_, show_direct_url=svc.conf.show_image_direct_url)
+    return views.images(page, first, next_, show_direct_url=svc.conf.show_image_direct_url,
+                        show_stores=svc.stores.multistore)
 
 
 @bp.get("/v2/images/<image_id>")
@@ -121,19 +128,22 @@ def update(image_id):
     image = get_image(svc, ctx, image_id)
     svc.policy.enforce(ctx, "modify_image", image)
     operations = patch.parse(flask.request.get_data(cache=False), dialect)
-    changes = patch.apply(render(svc, image), operations,
+    document = locations.patch_document(svc, ctx, image, render(svc, image))
+    changes = patch.apply(document, operations,
                           property_quota=svc.conf.image_property_quota,
                           tag_quota=svc.conf.image_tag_quota)
     svc.uploader.format_rules.check_allowed(changes)
     if "owner" in changes and not ctx.is_admin:
         raise Forbidden("Owner can't be updated by non admin.")
     _check_visibility_change(svc, ctx, changes.get("visibility"), image)
+    moved = locations.plan(svc, ctx, image, changes)
     if changes:
         # The registry counts again, atomically: the patch read may be stale.
-        image = svc.registry.update(ctx, image_id, changes,
+        image = svc.registry.update(ctx, image_id, changes, from_state=moved.from_state,
                                     property_quota=svc.conf.image_property_quota,
                                     tag_quota=svc.conf.image_tag_quota)
         svc.notifier.image_event(ctx, "image.update", image)
+        moved.done(svc, image)
     return render(svc, image)
 
 

@@ -10,7 +10,8 @@ from glance_api.v2 import schemas
 bp = flask.Blueprint("v2_schemas", __name__)
 
 DOCUMENTS = {"image": schemas.image_schema, "images": schemas.images_schema,
-             "member": schemas.member_schema, "members": schemas.members_schema}
+             "member": schemas.member_schema, "members": schemas.members_schema,
+             "task": schemas.task_schema, "tasks": schemas.tasks_schema}
 
 
 @bp.get("/v2/schemas/<name>")

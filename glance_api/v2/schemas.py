@@ -168,6 +168,54 @@ _MEMBERS = {
     "links": [{"href": "{schema}", "rel": "describedby"}],
 }
 
+TASK_TYPES = ("import", "api_image_import", "location_import")
+TASK_STATUSES = ("pending", "processing", "success", "failure")
+# Only GET /v2/tasks/{id} shows these; lists leave them out.
+TASK_DETAILS = ("input", "result", "message")
+
+_TASK_PROPERTIES = {
+    "id": _string("An identifier for the task", pattern=UUID_PATTERN),
+    "type": _string("The type of task represented by this content",
+                    enum=list(TASK_TYPES)),
+    "status": _string("The current status of this task", enum=list(TASK_STATUSES)),
+    "input": {"type": ["null", "object"],
+              "description": "The parameters required by task, JSON blob"},
+    "result": {"type": ["null", "object"],
+               "description": "The result of current task, JSON blob"},
+    "owner": _string("An identifier for the owner of this task"),
+    "message": _string("Human-readable informative message only included when "
+                       "appropriate (usually on failure)"),
+    "image_id": _string("Image associated with the task"),
+    "request_id": _string("Human-readable informative request-id"),
+    "user_id": _string("User associated with the task"),
+    "expires_at": {"type": ["null", "string"],
+                   "description": "Datetime when this resource would be subject "
+                                  "to removal"},
+    "created_at": _string("Datetime when this resource was created"),
+    "updated_at": _string("Datetime when this resource was updated"),
+    "self": _read_only({"type": "string"}),
+    "schema": _read_only({"type": "string"}),
+}
+
+_TASK = {"name": "task", "properties": _TASK_PROPERTIES,
+         "additionalProperties": False}
+
+_TASKS = {
+    "name": "tasks",
+    "properties": {
+        "tasks": {"type": "array", "items": {
+            "name": "task", "additionalProperties": False,
+            "properties": {k: v for k, v in _TASK_PROPERTIES.items()
+                           if k not in TASK_DETAILS}}},
+        "schema": {"type": "string"},
+        "first": {"type": "string"},
+        "next": {"type": "string"},
+    },
+    "links": [{"href": "{first}", "rel": "first"},
+              {"href": "{next}", "rel": "next"},
+              {"href": "{schema}", "rel": "describedby"}],
+}
+
 # Draft 4 as Glance's schemas are written: its "integer" refuses 1.0, so the
 # registry never receives a float for min_ram. readOnly is not a validation
 # keyword; the read-only rules are enforced by name below.
@@ -192,6 +240,16 @@ def member_schema() -> dict:
 def members_schema() -> dict:
     """The document served at /v2/schemas/members."""
     return copy.deepcopy(_MEMBERS)
+
+
+def task_schema() -> dict:
+    """The document served at /v2/schemas/task."""
+    return copy.deepcopy(_TASK)
+
+
+def tasks_schema() -> dict:
+    """The document served at /v2/schemas/tasks."""
+    return copy.deepcopy(_TASKS)
 
 
 def validate_image(document: dict) -> None:

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import datetime
 
+from glance_api.locations.redaction import safe_url
+
 # Glance-written properties it never shows (spec 2.2).
-_HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host")
+# os_glance_upload_api marks a v2 upload while it is saving, so the sweep
+# requeues rather than kills it (glance_api.data.upload).
+_HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host",
+                      "os_glance_upload_api")
 _SCALARS = ("id", "name", "disk_format", "container_format", "visibility", "size",
             "virtual_size", "status", "checksum", "protected", "min_ram",
             "min_disk", "owner", "os_hidden", "os_hash_algo", "os_hash_value")
@@ -26,7 +31,7 @@ def timestamp(value: str | None) -> str | None:
 
 
 def image(record: dict, *, show_direct_url: bool = False,
-          show_locations: bool = False) -> dict:
+          show_locations: bool = False, show_stores: bool = False) -> dict:
     """The v2 image document for a registry record."""
     image_id = record["id"]
     # Extra properties first, so a core field always wins a clash with a key
@@ -42,16 +47,26 @@ def image(record: dict, *, show_direct_url: bool = False,
         "file": "/v2/images/%s/file" % image_id,
         "schema": "/v2/schemas/image",
     })
-    # No "stores": openstacksdk would send `remove /stores` back on every
-    # update (spec 15.3), and non-multistore Glance never shows it.
     active = [loc for loc in record.get("locations") or []
               if loc.get("status", "active") == "active"]
+    # Only multi-store Glance shows "stores" (openstacksdk then sends
+    # `remove /stores` back on updates, which patch takes as a no-op).
+    stores = stores_of(active) if show_stores else ""
+    if stores:
+        document["stores"] = stores
     if show_locations:
-        document["locations"] = [{"url": loc["url"], "metadata": loc.get("metadata") or {}}
+        document["locations"] = [{"url": safe_url(loc["url"]),
+                                  "metadata": loc.get("metadata") or {}}
                                  for loc in active]
     if show_direct_url and active:
-        document["direct_url"] = active[0]["url"]
+        document["direct_url"] = safe_url(active[0]["url"])
     return document
+
+
+def stores_of(locations: list[dict]) -> str:
+    """The ids of the stores holding ``locations``, comma-joined, as Glance writes them."""
+    ids = [(loc.get("metadata") or {}).get("store") for loc in locations]
+    return ",".join(dict.fromkeys(i for i in ids if i))
 
 
 def images(records: list[dict], first: str, next_: str | None, **image_kwargs) -> dict:

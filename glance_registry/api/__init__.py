@@ -141,11 +141,12 @@ accepted, rejected), created_at, updated_at``.
     or deleted image -> 404. v1 sharing of a private image makes it shared.
 ``GET /shared-images/{member}`` -> 200 {"shared_images": [{image_id, can_share}]}
 ``PUT /images/{id}/reservation`` {"at_least": n, "wanted": n, "quota": n}
-    -> 200 {"reserved", "usage", "quota"}: hold bytes for a saving image
-    against its owner's storage quota (0 = unlimited): ``wanted`` if they
-    fit, else all the room left if it covers ``at_least``; 413 when not even
-    that fits; 409 when the image is not saving. The project's usage is its
-    active and deactivated images' sizes plus what its saving images hold.
+    -> 200 {"reserved", "usage", "quota"}: hold bytes for an image taking
+    data (saving, uploading or importing) against its owner's storage quota
+    (0 = unlimited): ``wanted`` if they fit, else all the room left if it
+    covers ``at_least``; 413 when not even that fits; 409 for any other
+    status. The project's usage is its active and deactivated images' sizes
+    plus what its images taking data hold.
 ``POST /images/{id}/scrubbed`` -> 200 {"image": full}
     glance-scrubber removed (or is about to remove) the data of a
     pending_delete image: status pending_delete -> deleted, its locations
@@ -158,6 +159,31 @@ accepted, rejected), created_at, updated_at``.
     Images awaiting the scrubber are listed by
     ``GET /images/detail?deleted=true&status=pending_delete&is_public=None``
     (with ``updated_before`` for those deleted long enough ago).
+Task JSON (glance_registry.tasks): ``id, type (api_image_import, import,
+location_import), status (pending, processing, success, failure), owner,
+input {}, result {}|null, message, image_id, request_id, user_id,
+expires_at, created_at, updated_at, deleted_at, deleted``. A task whose
+expires_at has passed is gone from every call below (404, not listed), and
+a caller without the admin role sees and changes only its project's tasks.
+``POST /tasks`` {"task": {type, input?, image_id?, message?, id?, owner?,
+    request_id?, user_id?}} -> 201 {"task": ...}: pending; owner is the
+    caller's project unless an admin names one; request_id and user_id
+    default to the caller's. Bad fields -> 400; duplicate id -> 409.
+``GET /tasks/{id}`` -> 200 {"task": ...}; 404 unknown or expired.
+``PUT /tasks/{id}`` {"task": {status?, result?, message?, image_id?},
+    "from_status": s|null, "time_to_live": hours (default 48)} -> 200
+    {"task": ...}. Moves pending -> processing -> success|failure (or
+    pending -> failure), checked against from_status (when given) or the
+    current status and written only while it still holds: 409 otherwise.
+    Reaching success or failure sets expires_at = now + time_to_live.
+``GET /tasks`` -> 200 {"tasks": [...]}: filters status, type, owner,
+    image_id (exact); limit (default limit_param_default, capped at
+    api_limit_max), marker (a task the list could hold, else 400),
+    sort_key (id, type, status, created_at, updated_at; default created_at),
+    sort_dir (default desc); ties broken by created_at, id. Unknown or bad
+    parameters -> 400 naming them.
+``GET /images/{id}/tasks`` -> 200 {"tasks": [...]}: the image's tasks,
+    oldest first.
 ``GET /healthcheck`` -> 200 "OK", 503 when the database does not answer or
     lacks the registry's tables.
 """
@@ -172,6 +198,7 @@ from glance_registry.api import members
 from glance_registry.api import metadefs
 from glance_registry.api import quotas
 from glance_registry.api import scrubbing
+from glance_registry.api import tasks
 from glance_registry.api.settings import Settings
 from glance_registry.errors import NotFound
 from glance_registry.validation import is_uuid_like
@@ -185,6 +212,7 @@ def register(app: flask.Flask, settings: Settings) -> None:
     app.register_blueprint(health.blueprint())
     app.register_blueprint(scrubbing.blueprint())
     app.register_blueprint(metadefs.blueprint(settings))
+    app.register_blueprint(tasks.blueprint(settings))
     app.url_value_preprocessor(_refuse_unroutable_ids)
 
 

@@ -116,3 +116,102 @@ def test_the_sample_policy_file_is_generated_from_the_defaults(tmp_path):
                     "--output-file", str(out)], check=True, cwd=ROOT)
     assert out.read_text() == (ROOT / "etc" / "policy.yaml").read_text(), (
         "etc/policy.yaml is stale: run 'tox -e genconfig' and commit it")
+
+
+SERVICE = RequestContext.build("nova", "service", ["service"])
+
+
+@pytest.mark.parametrize("action", ["stores_info_detail", "delete_image_location"])
+def test_store_details_and_removing_a_stores_copy_are_for_admins_and_services(rules, action):
+    assert rules.check(ADMIN, action, ALICES)
+    assert rules.check(SERVICE, action, ALICES)
+    assert not rules.check(ALICE, action, ALICES)  # not even the owner
+    assert not rules.check(READER, action, ALICES)
+
+
+# Remembered decisions: exact, and forgotten when the policy file changes.
+
+
+def _counting(rules, monkeypatch) -> list:
+    made = []
+    decide = rules._decide
+
+    def counted(ctx, action, target):
+        made.append(action)
+        return decide(ctx, action, target)
+
+    monkeypatch.setattr(rules, "_decide", counted)
+    return made
+
+
+def test_a_decision_is_remembered_per_caller_rule_and_the_target_values_rules_read(
+        rules, monkeypatch):
+    made = _counting(rules, monkeypatch)
+    other_image_same_owner = dict(ALICES, id="i9", name="another", size=5)
+    assert rules.check(ALICE, "modify_image", ALICES)
+    assert rules.check(ALICE, "modify_image", other_image_same_owner)
+    assert len(made) == 1  # id, name, size: no rule reads them
+    # Whatever a rule reads changes the decision, and is never mixed up.
+    assert not rules.check(BOB, "modify_image", ALICES)
+    assert not rules.check(ALICE, "modify_image", dict(ALICES, owner="tenant-b"))
+    assert not rules.check(ALICE, "modify_image", OWNERLESS)
+    assert rules.check(ADMIN, "modify_image", OWNERLESS)
+    assert not rules.check(ALICE, "delete_member", OWNERLESS)
+    assert rules.check(BOB, "get_members", dict(ALICES, member_id="tenant-b"))
+    assert not rules.check(BOB, "get_members", dict(ALICES, member_id="tenant-c"))
+    assert len(made) == 8
+    # Asked again, each is answered the same without evaluating.
+    assert not rules.check(BOB, "modify_image", ALICES)
+    assert rules.check(BOB, "get_members", dict(ALICES, member_id="tenant-b"))
+    assert rules.check(ALICE, "modify_image", ALICES)
+    assert len(made) == 8
+
+
+def test_the_same_project_with_other_roles_is_another_caller(rules):
+    reader_of_a = RequestContext.build("alice", "tenant-a", ["reader"])
+    assert rules.check(ALICE, "modify_image", ALICES)
+    assert not rules.check(reader_of_a, "modify_image", ALICES)
+    assert rules.check(reader_of_a, "get_image", ALICES)
+
+
+def test_a_changed_policy_file_replaces_remembered_decisions(make_conf, tmp_path,
+                                                             monkeypatch):
+    import os
+
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('"get_image": "role:member"\n')
+    conf = make_conf({"auth_strategy": "noauth"},
+                     oslo_policy={"policy_file": str(policy_file)})
+    rules = policy.Policy(conf)
+    assert rules.check(BOB, "get_image", ALICES)
+    assert not rules.check(READER, "get_image", ALICES)
+    policy_file.write_text('"get_image": "role:reader"\n')
+    stat = policy_file.stat()
+    os.utime(policy_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    # Within the interval the loaded rules stand; at its end the file is read.
+    assert rules.check(BOB, "get_image", ALICES)
+    monkeypatch.setattr(policy, "RELOAD_CHECK_INTERVAL", 0.0)
+    assert not rules.check(BOB, "get_image", ALICES)
+    assert rules.check(READER, "get_image", ALICES)
+
+
+def test_rules_with_checks_that_may_read_anything_are_never_remembered():
+    from oslo_policy import _parser
+
+    plain = _parser.parse_rule("rule:a or (role:%(role)s and not project_id:%(owner)s)")
+    assert policy._target_keys([plain]) == ("owner", "role")
+    remote = _parser.parse_rule("role:admin or http://127.0.0.1/check")
+    assert policy._target_keys([plain, remote]) is None
+
+
+def test_a_rule_sending_the_target_elsewhere_is_asked_every_time(make_conf, tmp_path,
+                                                                  monkeypatch):
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('"get_image": "role:admin or http://127.0.0.1:9/check"\n')
+    conf = make_conf({"auth_strategy": "noauth"},
+                     oslo_policy={"policy_file": str(policy_file)})
+    rules = policy.Policy(conf)
+    made = _counting(rules, monkeypatch)
+    assert rules.check(ADMIN, "get_image", ALICES)
+    assert rules.check(ADMIN, "get_image", ALICES)
+    assert made == ["get_image", "get_image"]

@@ -135,3 +135,15 @@ def test_a_member_list_wraps_the_documents_with_its_schema():
     assert views.members(IMAGE_ID, [ROW]) == {
         "members": [views.member(IMAGE_ID, ROW)], "schema": "/v2/schemas/members"}
     assert views.members(IMAGE_ID, []) == {"members": [], "schema": "/v2/schemas/members"}
+
+
+def test_multistore_documents_name_the_stores_of_the_active_locations():
+    located = record(status="active", locations=[
+        {"url": "file:///fast/i", "metadata": {"store": "fast"}, "status": "active"},
+        {"url": "file:///old/i", "metadata": {"store": "old"}, "status": "deleted"},
+        {"url": "swift+http://s/c/i", "metadata": {"store": "far"}, "status": "active"},
+        {"url": "http://example.com/i", "metadata": {}, "status": "active"}])
+
+    assert views.image(located, show_stores=True)["stores"] == "fast,far"
+    assert "stores" not in views.image(located)  # single-store: never shown
+    assert "stores" not in views.image(record(), show_stores=True)  # no data yet

@@ -210,3 +210,20 @@ def test_setup_logging_again_closes_the_previous_writer(root_logging, tmp_path):
         assert second is not first and not first.running and second.running
     finally:
         second.close()
+
+
+def test_debug_logging_never_writes_sql_parameters(root_logging, tmp_path):
+    # Peewee logs each query with its parameters (location URLs with
+    # credentials among them) at DEBUG.
+    first, _ = root_logging
+    path = tmp_path / "debug.log"
+    server.setup_logging(types.SimpleNamespace(log_file=str(path), debug=True))
+    (writer,) = logging.getLogger().handlers
+    try:
+        logging.getLogger("peewee").debug("('SELECT ...', ['swift://u:secret@h/c/o'])")
+        logging.getLogger("glance_registry").debug("a debug line")
+    finally:
+        writer.close()
+    assert not first.running
+    text = path.read_text()
+    assert "a debug line" in text and "secret" not in text
