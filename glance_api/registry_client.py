@@ -193,11 +193,15 @@ class RegistryClient:
 
     def update(self, ctx: RequestContext, image_id: str, changes: dict,
                from_state: str | None = None, purge_props: bool = False,
-               property_quota: int | None = None, tag_quota: int | None = None) -> dict:
-        """Change an image; with ``from_state`` only if its status is still that
+               property_quota: int | None = None, tag_quota: int | None = None,
+               if_locations: list[str] | None = None) -> dict:
+        """Change an image; with ``from_state`` only if its status is still that,
+        with ``if_locations`` only if its live location URLs are still these
         (Conflict otherwise). QuotaExceeded when the write would leave more
         properties or tags than the quota given (checked atomically)."""
         body = {"image": changes, "from_state": from_state, "purge_props": purge_props}
+        if if_locations is not None:
+            body["if_locations"] = list(if_locations)
         if property_quota is not None:
             body["property_quota"] = property_quota
         if tag_quota is not None:

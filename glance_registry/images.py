@@ -146,7 +146,8 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
                  purge_props: bool = False, *,
                  property_quota: int | None = None,
                  tag_quota: int | None = None,
-                 fetch_pending: bool | None = None) -> dict[str, Any]:
+                 fetch_pending: bool | None = None,
+                 if_locations: list[str] | None = None) -> dict[str, Any]:
     """Apply a PUT body; with ``from_state`` only if the status still is that.
 
     A status change must be allowed by the status machine, checked against
@@ -156,7 +157,9 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
     (``tag_quota``) is QuotaExceeded, counted in its own transaction
     (``limits``). ``fetch_pending`` true records (or refreshes) that the api
     owes this queued image a fetch, false that it no longer does; leaving
-    queued forgets it too.
+    queued forgets it too. ``if_locations``: only if the image's live
+    location URLs are still exactly these (Conflict otherwise), so that two
+    writers of one image's locations cannot both act on the same old list.
     """
     changes = parse_image(body, creating=False)
     if from_state is not None and from_state not in status.STATUSES:
@@ -194,6 +197,11 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
             if not guarded:
                 raise NotFound("No image found with ID %s" % image_id)
             raise _lost_race(checked, wanted or checked)
+        # Checked after the image row's UPDATE, which holds its row lock on
+        # PostgreSQL until commit: a concurrent writer reads our result.
+        if if_locations is not None and set(if_locations) != _live_urls(image.id):
+            raise Conflict("The locations of image %s changed meanwhile; read it "
+                           "again." % image_id)
         if changes.properties is not None or purge_props:
             if _set_properties(image.id, changes.properties or {}, purge_props, now):
                 limits.enforce(limits.PROPERTIES, _live_count(ImageProperty, image.id),
@@ -422,6 +430,12 @@ def _set_tags(image_id: str, tags: list[str], now) -> None:
     if gone:
         (ImageTag.update(deleted=True, deleted_at=now, updated_at=now)
          .where(ImageTag.id.in_(gone)).execute())
+
+
+def _live_urls(image_id: str) -> set[str]:
+    return {row.url for row in ImageLocation.select(ImageLocation.url).where(
+        ImageLocation.image == image_id,
+        ImageLocation.deleted == False)}  # noqa: E712
 
 
 def _set_locations(image_id: str, locations: list[dict[str, Any]], now) -> None:

@@ -17,7 +17,10 @@ bytes removed. A stale ``importing`` image is an import that died: the bytes
 it wrote (its locations, and partial writes) are removed, its task fails,
 and it goes back to ``uploading`` when it was a glance-direct import whose
 staged data is whole (so the import can be retried), else to ``queued``
-with its staged data removed.
+with its staged data removed. A copy-image import keeps its image active,
+so it is found by its task, still ``processing``, on an image whose
+heartbeat stopped: its partial writes are removed, its progress properties
+ended and its task failed (copies it finished stay, as Glance keeps them).
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def sweep_once(registry, stores, interval: float, now: datetime.datetime | None 
     if staging is not None:
         failed += _sweep_stages(registry, ctx, staging, stale_before)
         failed += _sweep_imports(registry, stores, ctx, staging, stale_before)
+        failed += _sweep_copies(registry, stores, ctx, stale_before)
         _sweep_staging(registry, ctx, staging, stale_before)
     return failed + _sweep_fetches(registry, ctx, stale_before, on_failure or KILL)
 
@@ -124,6 +128,43 @@ def _sweep_imports(registry, stores, ctx: RequestContext, staging,
         LOG.warning("Image %s is now %s: its import stopped sending heartbeats",
                     image["id"], changes["status"])
         failed.append(image["id"])
+    return failed
+
+
+def _sweep_copies(registry, stores, ctx: RequestContext,
+                  stale_before: datetime.datetime) -> list[str]:
+    """End the copy-image imports whose api died; their images stay active."""
+    if not hasattr(registry, "list_tasks"):
+        return []
+    failed = []
+    tasks = registry.list_tasks(ctx, {"status": "processing", "type": "api_image_import",
+                                      "limit": PAGE})
+    for task in tasks:
+        method = ((task.get("input") or {}).get("import_req") or {}).get("method") or {}
+        if method.get("name") != "copy-image" or not task.get("image_id"):
+            continue
+        try:
+            image = registry.get(ctx, task["image_id"])
+        except registry_client.NotFound:
+            image = None
+        if image is not None and (
+                image["status"] != "active"
+                or timestamps.parse_iso(image["updated_at"]) >= stale_before):
+            continue  # alive (its heartbeat moves updated_at), or not a copy any more
+        if image is not None:
+            properties = image.get("properties") or {}
+            ended = progress.ended(progress.split(properties.get(progress.IMPORTING_TO))
+                                   + progress.split(properties.get(progress.FAILED_IMPORT)))
+            try:
+                registry.update(ctx, image["id"], {"properties": ended},
+                                from_state="active")
+            except (registry_client.NotFound, registry_client.Conflict):
+                continue
+            stores.discard_partial(image["id"])
+        _fail_task(registry, ctx, task["id"])
+        LOG.warning("The copy of image %s into other stores stopped sending "
+                    "heartbeats; its partial copies were removed", task["image_id"])
+        failed.append(task["image_id"])
     return failed
 
 

@@ -303,8 +303,12 @@ class Importer:
         changes = {"locations": locations,
                    "properties": {progress.IMPORTING_TO: progress.joined(remaining),
                                   progress.FAILED_IMPORT: progress.joined(job.failed)}}
+        # Only onto the locations this import saw (and wrote so far): a copy
+        # removed meanwhile (DELETE /v2/stores) must not come back.
+        seen = [loc["url"] for loc in locations[:-1]]
         try:
-            self.registry.update(job.ctx, job.image_id, changes, from_state=job.status)
+            self.registry.update(job.ctx, job.image_id, changes, from_state=job.status,
+                                 if_locations=seen)
         except (registry_client.NotFound, registry_client.Conflict) as exc:
             raise ImageChanged("Image %s was deleted or changed while it was being "
                                "imported." % job.image_id) from exc

@@ -9,6 +9,7 @@ they answer 404, as Glance does. The rules live in plain functions
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import flask
 
@@ -22,6 +23,7 @@ from glance_api.v2.images import get_image
 from glance_store import Capability
 from glance_store import exceptions as store_exc
 
+LOG = logging.getLogger(__name__)
 bp = flask.Blueprint("v2_stores", __name__)
 NOT_MULTISTORE = "Multi backend is not supported at this site."
 
@@ -111,18 +113,25 @@ def delete_from_store(store_id, image_id):
         raise NotFound("Failed to find image %s" % image_id) from None
     svc.policy.enforce(ctx, "delete_image_location", image)
     removal = plan_removal(image, store_id)
-    # The bytes go first, as in Glance: should recording fail, the location
-    # left behind fails to open and downloads fall back to the other copies.
-    try:
-        svc.stores.delete(removal.location["url"], store=store_id)
-    except store_exc.NotFound:
-        pass  # already gone: the location is stale either way
+    # Recorded first, and only if no other writer changed the locations
+    # since we read them: two removals of the two copies of one image must
+    # not both pass (each would think the other copy stays). Glance removes
+    # the bytes first; a failure after recording here leaks bytes (logged
+    # for the operator), never loses the image's last copy.
+    live = [removal.location["url"]] + [loc["url"] for loc in removal.remaining]
     try:
         image = svc.registry.update(ctx, image_id, {"locations": removal.remaining},
-                                    from_state="active")
+                                    from_state="active", if_locations=live)
     except registry_client.NotFound:
         raise NotFound("Failed to find image %s" % image_id) from None
     except registry_client.Conflict as exc:
         raise Conflict(exc.message) from None
+    try:
+        svc.stores.delete(removal.location["url"], store=store_id)
+    except store_exc.NotFound:
+        pass  # already gone
+    except store_exc.GlanceStoreError as exc:
+        LOG.error("Image %s no longer uses its copy in store %s, but the data could "
+                  "not be removed (%s): remove it by hand", image_id, store_id, exc)
     svc.notifier.image_event(ctx, "image.update", image)
     return flask.Response(status=204)

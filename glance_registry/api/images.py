@@ -58,11 +58,16 @@ def blueprint(settings: Settings) -> flask.Blueprint:
         fetch_pending = body.get("fetch_pending")
         if fetch_pending is not None and not isinstance(fetch_pending, bool):
             raise BadRequest("fetch_pending must be true, false or null.")
+        if_locations = body.get("if_locations")
+        if if_locations is not None and not (
+                isinstance(if_locations, list)
+                and all(isinstance(url, str) for url in if_locations)):
+            raise BadRequest("if_locations must be a list of location URLs or null.")
         image = images.update_image(
             context(), image_id, body["image"], from_state, purge_props,
             property_quota=limits.parse_limit(body, "property_quota"),
             tag_quota=limits.parse_limit(body, "tag_quota"),
-            fetch_pending=fetch_pending)
+            fetch_pending=fetch_pending, if_locations=if_locations)
         return {"image": image}
 
     @bp.get("/images/stale-fetches")

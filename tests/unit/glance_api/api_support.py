@@ -113,13 +113,18 @@ class FakeRegistry:
         return self.add(**fields)
 
     def update(self, ctx, image_id, changes, from_state=None, purge_props=False,
-               property_quota=None, tag_quota=None):
+               property_quota=None, tag_quota=None, if_locations=None):
         self._call(ctx, "update", changes)
         image = self._visible(ctx, image_id)
         if from_state is not None and image["status"] != from_state:
             raise registry_client.Conflict(
                 "Image status transition from %s to %s conflict: the image is no "
                 "longer %s." % (from_state, changes.get("status", from_state), from_state))
+        live = {loc["url"] for loc in image.get("locations") or []
+                if loc.get("status", "active") != "deleted"}
+        if if_locations is not None and set(if_locations) != live:
+            raise registry_client.Conflict("The locations of image %s changed meanwhile."
+                                           % image_id)
         changes = copy.deepcopy(changes)
         properties = changes.pop("properties", None)
         kept = {} if purge_props else dict(image["properties"])

@@ -75,6 +75,11 @@ class TaskRegistry(FakeRegistry):
         task.update(changes)
         return copy.deepcopy(task)
 
+    def list_tasks(self, ctx, params):
+        return [copy.deepcopy(task) for task in self.tasks.values()
+                if all(task.get(key) == params[key] for key in ("status", "type")
+                       if key in params)]
+
 
 class FullStore:
     """Stores whose ``full`` store takes some bytes, then finds its disk full."""
@@ -447,3 +452,33 @@ def test_the_remote_glance_is_found_in_either_catalog_shape():
     assert catalog_endpoint(v2, "R3", "public") is None
     assert catalog_endpoint([{"type": "image", "endpoints": ["junk", None]}, "junk"],
                             "R2", "public") is None
+
+
+def test_the_sweep_ends_a_dead_copy_and_removes_its_partial_copy(
+        registry, stores, area, importer, dirs):
+    image = active_in_fast(registry, importer)
+    # A copy into cheap whose api died mid-way: a partial file, a task still
+    # processing, and the image's heartbeat long stopped.
+    partial = dirs["cheap"] / (".%s.dead.part" % image["id"])
+    partial.write_bytes(DATA[:100])
+    task = registry.create_task(ADMIN, {
+        "type": "api_image_import", "image_id": image["id"],
+        "input": {"import_req": {"method": {"name": "copy-image"}}}})
+    registry.update_task(ADMIN, task["id"], {"status": "processing"})
+    registry.images[image["id"]]["properties"].update({
+        progress.IMPORT_TASK: task["id"], progress.IMPORTING_TO: "cheap",
+        progress.FAILED_IMPORT: ""})
+    # A live copy (heartbeat after the stale mark) is left alone.
+    assert sweep_once(registry, stores, 1, staging=area,
+                      now=datetime.datetime(2023, 1, 1)) == []
+    assert partial.exists()
+
+    assert sweep_once(registry, stores, 1, now=LATER, staging=area) == [image["id"]]
+
+    after = registry.images[image["id"]]
+    assert after["status"] == "active"
+    assert [loc["metadata"]["store"] for loc in after["locations"]] == ["fast"]
+    assert after["properties"][progress.IMPORTING_TO] == ""
+    assert after["properties"][progress.FAILED_IMPORT] == "cheap"
+    assert not partial.exists() and files(dirs["fast"]) == [image["id"]]
+    assert registry.tasks[task["id"]]["status"] == "failure"

@@ -4,6 +4,7 @@ property, DELETE /v2/stores/{store}/{image}, and the versions document."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 
@@ -209,3 +210,26 @@ def test_plan_removal_follows_glances_order_of_refusals():
     removal = v2_stores.plan_removal(image("active", "fast", "cheap"), "fast")
     assert removal.location["url"] == "file:///fast/i"
     assert [loc["metadata"]["store"] for loc in removal.remaining] == ["cheap"]
+
+
+def test_two_removals_of_an_images_two_copies_cannot_both_pass(
+        multi, stores, registry, as_, tmp_path, monkeypatch):
+    admin = as_("root", "admin", ("admin",))
+    image_id, _ = _two_copies(multi, stores, registry, as_("alice", "tenant-a"))
+    # This request read the image while it had both copies; another removal
+    # of the cheap copy was recorded before this one writes.
+    stale = copy.deepcopy(registry.images[image_id])
+    registry.images[image_id]["locations"] = [
+        loc for loc in registry.images[image_id]["locations"]
+        if loc["metadata"]["store"] != "cheap"]
+    real_get = registry.get
+    monkeypatch.setattr(registry, "get", lambda ctx, i: copy.deepcopy(stale)
+                        if i == image_id else real_get(ctx, i))
+
+    resp = multi.delete("/v2/stores/fast/" + image_id, headers=admin)
+
+    assert resp.status_code == 409, resp.text
+    assert (tmp_path / "fast" / image_id).exists()  # the last copy stays
+    monkeypatch.undo()
+    shown = multi.get("/v2/images/" + image_id, headers=admin).json
+    assert (shown["status"], shown["stores"]) == ("active", "fast")

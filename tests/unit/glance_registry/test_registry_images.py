@@ -171,6 +171,24 @@ def test_update_locations_replaces_the_list(client, create):
     assert updated["locations"][0]["metadata"] == {"m": 1}
 
 
+def test_update_with_if_locations_is_compare_and_set_on_the_live_urls(client, create):
+    image = create(locations=[{"url": "file:///a"}, {"url": "file:///b"}])
+    path = "/images/" + image["id"]
+    # Two writers read [a, b]; the first drops b, the second (stale) drops a.
+    first = client.put(path, headers=ALICE, json={
+        "image": {"locations": [{"url": "file:///a"}]},
+        "if_locations": ["file:///b", "file:///a"]})
+    assert first.status_code == 200, first.get_json()
+    second = client.put(path, headers=ALICE, json={
+        "image": {"locations": [{"url": "file:///b"}]},
+        "if_locations": ["file:///a", "file:///b"]})
+    assert second.status_code == 409
+    shown = client.get(path, headers=ALICE).get_json()["image"]
+    assert [loc["url"] for loc in shown["locations"]] == ["file:///a"]
+    bad = client.put(path, headers=ALICE, json={"image": {}, "if_locations": "file:///a"})
+    assert bad.status_code == 400
+
+
 def test_update_with_from_state_is_compare_and_set(client, create):
     image = create(disk_format="raw", container_format="bare")
     url = "/images/" + image["id"]
