@@ -177,6 +177,14 @@ import_opts = [
                      "the Keystone catalog). Empty: no import is accepted."),
 ]
 
+glance_download_opts = [
+    cfg.ListOpt("extra_properties",
+                default=["hw_", "trait:", "os_distro", "os_secure_boot", "os_type"],
+                help="Prefixes of the properties a glance-download import copies "
+                     "from the other region's image onto the new one; others "
+                     "are not copied. os_glance_* properties never are."),
+]
+
 taskflow_executor_opts = [
     cfg.IntOpt("max_workers", default=10, min=1,
                help="Most imports one api worker process runs at once; more "
@@ -223,6 +231,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(image_format_opts, group="image_format")
     conf.register_opts(import_opts)
     conf.register_opts(taskflow_executor_opts, group="taskflow_executor")
+    conf.register_opts(glance_download_opts, group="glance_download_opts")
     conf.register_opts(task_opts, group="task")
     glance_store.register_opts(conf)
 
@@ -234,6 +243,7 @@ def list_opts():
             ("paste_deploy", paste_deploy_opts),
             ("image_format", image_format_opts),
             ("taskflow_executor", taskflow_executor_opts),
+            ("glance_download_opts", glance_download_opts),
             ("task", task_opts)]
 
 

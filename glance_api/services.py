@@ -74,7 +74,9 @@ class Services:
                    sweeper=Sweeper(registry, stores, conf.upload_heartbeat_interval,
                                    staging=staging),
                    importer=Importer(uploader, staging, WebSource(conf),
-                                     conf.taskflow_executor.max_workers),
+                                     conf.taskflow_executor.max_workers,
+                                     copied_properties=tuple(
+                                         conf.glance_download_opts.extra_properties)),
                    location_hasher=LocationHasher(registry, stores,
                                                   retries=conf.http_retries,
                                                   size_cap=conf.image_size_cap))

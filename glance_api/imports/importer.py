@@ -50,6 +50,7 @@ from glance_api.imports.request import GLANCE_DOWNLOAD
 from glance_api.imports.request import WEB_DOWNLOAD
 from glance_api.imports.request import ImportRequest
 from glance_api.imports.staging import StagingArea
+from glance_api.v2 import schemas
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
 
@@ -102,10 +103,12 @@ class Importer:
     """Runs imports, at most ``workers`` at a time per process; more wait."""
 
     def __init__(self, uploader: Uploader, staging: StagingArea, web: sources.WebSource,
-                 workers: int):
+                 workers: int, copied_properties: tuple[str, ...] = ()):
         self.uploader = uploader
         self.staging = staging
         self.web = web
+        # glance-download: prefixes of the remote image's properties to copy.
+        self.copied_properties = copied_properties
         # Threads start on first submit, so building this before gunicorn
         # forks its workers is safe.
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="glance-import")
@@ -246,9 +249,10 @@ class Importer:
         if method == WEB_DOWNLOAD:
             data = self.web.open(job.request.uri)
         elif method == GLANCE_DOWNLOAD:
-            _, data = sources.open_remote_glance(job.remote["endpoint"],
-                                                 job.request.glance_image_id,
-                                                 job.remote["token"])
+            remote, data = sources.open_remote_glance(job.remote["endpoint"],
+                                                      job.request.glance_image_id,
+                                                      job.remote["token"])
+            self._copy_remote_properties(job, remote)
         else:
             raise ValueError("unknown import method %s" % method)
         with data:
@@ -261,6 +265,22 @@ class Importer:
                 self.staging.remove(job.image_id)
                 raise
         return result.size
+
+    def _copy_remote_properties(self, job: Job, remote: dict) -> None:
+        """Glance's glance-download: the remote image's properties whose names
+        start with a configured prefix come along (never os_glance_*)."""
+        copied = {key: value for key, value in remote.items()
+                  if isinstance(value, str) and key not in schemas.CORE_FIELDS
+                  and not key.startswith(schemas.RESERVED_PREFIX)
+                  and key.startswith(self.copied_properties)}
+        if not copied:
+            return
+        try:
+            job.image = self.registry.update(job.ctx, job.image_id,
+                                             {"properties": copied}, from_state=job.status)
+        except (registry_client.NotFound, registry_client.Conflict) as exc:
+            raise ImageChanged("Image %s was deleted or changed while it was being "
+                               "imported." % job.image_id) from exc
 
     def _open_source(self, job: Job):
         if job.request.method == COPY_IMAGE:

@@ -510,7 +510,8 @@ def test_glanceclient_refuses_glance_direct_before_staging(glance_v2_cli, cloud)
 
 def test_glance_download_from_another_region_in_keystones_catalog(cloud):
     data = os.urandom(40 * 1024)
-    remote = cloud.create("alice", name="in-region-two")
+    remote = cloud.create("alice", name="in-region-two", hw_disk_bus="scsi",
+                          note="stays there")
     put = cloud.api("alice", "PUT", "/v2/images/%s/file" % remote["id"], data=data,
                     headers={"Content-Type": "application/octet-stream"})
     assert put.status_code == 204, put.text
@@ -521,6 +522,8 @@ def test_glance_download_from_another_region_in_keystones_catalog(cloud):
     assert resp.status_code == 202, resp.text
     done = _wait_active(cloud, image["id"])
     assert done["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    # [glance_download_opts] extra_properties: hw_* comes along, the rest not.
+    assert done["hw_disk_bus"] == "scsi" and "note" not in done
     got = cloud.api("alice", "GET", "/v2/images/%s/file" % image["id"])
     assert got.content == data
     # A region the catalog does not have is refused before anything changes.
