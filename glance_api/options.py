@@ -175,6 +175,13 @@ import_opts = [
                      "(admins copy an active image into more stores) and "
                      "glance-download (from another region's Glance, found in "
                      "the Keystone catalog). Empty: no import is accepted."),
+    cfg.StrOpt("worker_self_reference_url",
+               help="The URL at which the other api nodes reach this one "
+                    "directly (not through the load balancer). A glance-direct "
+                    "stage records it on the image, and an import request that "
+                    "lands on another node is forwarded here, where the staged "
+                    "data is. Unset: every node must share one staging "
+                    "directory (os_glance_staging_store / node_staging_uri)."),
 ]
 
 glance_download_opts = [

@@ -74,7 +74,7 @@ class Glance:
         return headers
 
     def _start_api(self) -> daemons.Daemon:
-        port = daemons.free_port()
+        port = self.api_options.get("bind_port") or daemons.free_port()
         defaults = {"bind_host": "127.0.0.1", "bind_port": port, "workers": 1,
                     "threads": 4, "debug": True, "registry_host": "127.0.0.1",
                     "registry_port": self.registry.port,

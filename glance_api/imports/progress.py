@@ -13,6 +13,8 @@ from typing import Iterable
 IMPORT_TASK = "os_glance_import_task"
 IMPORTING_TO = "os_glance_importing_to_stores"
 FAILED_IMPORT = "os_glance_failed_import"
+# The api node whose staging area holds a glance-direct image's data.
+STAGE_HOST = "os_glance_stage_host"
 
 
 def joined(stores: Iterable[str]) -> str:

@@ -27,6 +27,7 @@ from glance_api.data.upload import StoreFailed
 from glance_api.data.upload import Uploader
 from glance_api.data.upload import failure_changes
 from glance_api.exceptions import Conflict
+from glance_api.imports import progress
 from glance_common.context import RequestContext
 from glance_store import exceptions as store_exc
 from glance_store.driver import ImageData
@@ -135,10 +136,11 @@ class StagingArea:
 
 
 def stage(uploader: Uploader, area: StagingArea, ctx: RequestContext, image: dict,
-          source, size: int | None) -> dict:
+          source, size: int | None, stage_host: str | None = None) -> dict:
     """Put ``source`` in the staging area as ``image``'s data: queued ->
-    uploading, then ``size`` recorded. On failure the image is queued again
-    and nothing stays staged."""
+    uploading, then ``size`` recorded (and ``stage_host``, this node's own
+    URL, so that an import sent to another node finds the data). On failure
+    the image is queued again and nothing stays staged."""
     image_id = image["id"]
     try:
         uploader.registry.update(ctx, image_id, {"status": "uploading"},
@@ -158,9 +160,11 @@ def stage(uploader: Uploader, area: StagingArea, ctx: RequestContext, image: dic
         if isinstance(exc, store_exc.GlanceStoreError):
             raise StoreFailed("%s Setting image status to 'queued'." % exc) from exc
         raise
+    changes = {"size": result.size}
+    if stage_host:
+        changes["properties"] = {progress.STAGE_HOST: stage_host}
     try:
-        return uploader.registry.update(ctx, image_id, {"size": result.size},
-                                        from_state="uploading")
+        return uploader.registry.update(ctx, image_id, changes, from_state="uploading")
     except BaseException:
         area.remove(image_id)
         try:

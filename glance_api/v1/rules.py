@@ -18,6 +18,8 @@ from glance_api.services import Services
 from glance_api.v1.headers import ImageMeta
 from glance_common.context import RequestContext
 
+RESERVED_PREFIX = "os_glance"
+
 FROZEN_WHEN_ACTIVE = ("size", "checksum")
 OCTET_STREAM = "application/octet-stream"
 
@@ -55,6 +57,11 @@ def declared_size(meta: ImageMeta, body: Body, image: dict | None = None) -> int
 
 def _check_common(ctx: RequestContext, svc: Services, meta: ImageMeta, body: Body,
                   target: dict) -> None:
+    for key in meta.properties:
+        # The service's own bookkeeping (import progress, the stage host,
+        # the upload's API version), which v2 refuses too: one database.
+        if key.startswith(RESERVED_PREFIX):
+            raise Forbidden("Attribute '%s' is reserved." % key)
     image_rules.check_formats(meta.fields)
     svc.uploader.format_rules.check_allowed(meta.fields)
     cap = svc.conf.image_size_cap
@@ -153,6 +160,10 @@ def check_update(ctx: RequestContext, svc: Services, image: dict, meta: ImageMet
     if given or purge:
         changes["properties"] = given if not purge else {
             k: v for k, v in given.items() if v is not None}
+    if purge:  # reserved properties are not the caller's to purge
+        changes["properties"].update(
+            {k: v for k, v in (image.get("properties") or {}).items()
+             if k.startswith(RESERVED_PREFIX)})
     return changes
 
 

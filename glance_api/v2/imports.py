@@ -15,6 +15,8 @@ from glance_api.data.upload import ImageChanged
 from glance_api.exceptions import BadRequest
 from glance_api.exceptions import Conflict
 from glance_api.exceptions import UnsupportedMediaType
+from glance_api.imports import forwarding
+from glance_api.imports import progress
 from glance_api.imports import request as import_request
 from glance_api.imports import sources
 from glance_api.imports import staging
@@ -60,7 +62,8 @@ def _stage(image_id: str):
     size = _declared_size()
     try:
         staging.stage(svc.uploader, svc.importer.staging, ctx, image,
-                      ClientBody.from_environ(flask.request.environ), size)
+                      ClientBody.from_environ(flask.request.environ), size,
+                      stage_host=svc.conf.worker_self_reference_url)
     except ImageChanged as exc:
         raise Gone("Image %s was deleted while its data was being staged." % image_id) \
             from exc
@@ -79,6 +82,9 @@ def import_image(image_id):
         svc.policy.enforce(ctx, "copy_image", image)
     else:
         svc.policy.enforce(ctx, "modify_image", image)
+    stage_host = _elsewhere(svc, image, name)
+    if stage_host is not None:
+        return forwarding.forward_import(stage_host, image_id, body)
     _check_status(svc, image, name)
     held_by = tuple((loc.get("metadata") or {}).get("store") or ""
                     for loc in image.get("locations") or [])
@@ -93,6 +99,19 @@ def import_image(image_id):
         remote = _remote_glance(req)
     svc.importer.begin(ctx, image, req, remote)
     return flask.Response(status=202)
+
+
+def _elsewhere(svc: Services, image: dict, method: str) -> str | None:
+    """The api node holding this glance-direct image's staged data, when that
+    is another node (Glance's os_glance_stage_host); None to import here."""
+    own = svc.conf.worker_self_reference_url
+    host = (image.get("properties") or {}).get(progress.STAGE_HOST)
+    if method != GLANCE_DIRECT or not own or not host or image["status"] != "uploading":
+        return None
+    if host.rstrip("/") == own.rstrip("/") \
+            or svc.importer.staging.size(image["id"]) is not None:
+        return None
+    return host
 
 
 def _check_status(svc: Services, image: dict, method: str) -> None:

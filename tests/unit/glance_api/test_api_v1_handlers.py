@@ -128,3 +128,21 @@ def test_an_empty_id_is_404_not_a_redirect_to_another_route(client, token, path)
     resp = client.put(path, headers=token("alice", "tenant-a"))
     assert resp.status_code == 404
     assert "Location" not in resp.headers
+
+
+def test_reserved_os_glance_properties_are_not_v1_callers_to_set_or_purge(
+        client, token, registry):
+    alice = token("alice", "tenant-a")
+    refused = client.post("/v1/images", headers=dict(
+        alice, **{"x-image-meta-name": "x",
+                  "x-image-meta-property-os_glance_stage_host": "http://evil"}))
+    assert refused.status_code == 403 and "reserved" in refused.text
+    assert registry.images == {}
+    image = registry.add(owner="tenant-a", status="active", size=1,
+                         properties={"os_glance_import_task": "t1", "mine": "1"})
+    purged = client.put("/v1/images/" + image["id"], headers=dict(
+        alice, **{"x-glance-registry-purge-props": "true",
+                  "x-image-meta-property-new": "2"}))
+    assert purged.status_code == 200, purged.text
+    assert registry.images[image["id"]]["properties"] == {"os_glance_import_task": "t1",
+                                                          "new": "2"}
