@@ -27,9 +27,8 @@ MULTISTORE = (
     "v2.12", "v2.13",  # GET /v2/images/{id}/tasks (glanceclient image-tasks)
 )
 # Only with this node's image cache (image_cache_dir): /v2/cache. Glance
-# adds v2.18 with the cache too, on top of v2.17 (the locations API): it is
-# listed only once v2.17 is.
-CACHE = ("v2.14", "v2.16")
+# then lists v2.18 too, which becomes CURRENT.
+CACHE = ("v2.14", "v2.16", "v2.18")
 V1_VERSIONS = ("v1.1", "v1.0")
 
 
@@ -39,9 +38,7 @@ def _minor(vid: str) -> int:
 
 def v2_versions(multistore: bool, cache: bool = False) -> tuple[str, ...]:
     """The v2 ids this configuration offers, oldest first."""
-    ids = ALWAYS + (MULTISTORE if multistore else ())
-    if cache:
-        ids += CACHE + (("v2.18",) if "v2.17" in ids else ())
+    ids = ALWAYS + (MULTISTORE if multistore else ()) + (CACHE if cache else ())
     return tuple(sorted(ids, key=_minor))
 
 
