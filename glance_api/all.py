@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         print("Glance is serving the Images API v2 and v1 at http://%s:%d/ (data in %s)."
               % (args.host, args.api_port, data), flush=True)
         print("Try: glance --os-image-url http://%s:%d --os-auth-token x "
-              "--os-image-api-version 1 image-list   (Ctrl-C stops both daemons)"
+              "image-list   (Ctrl-C stops both daemons)"
               % (args.host, args.api_port), flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
