@@ -50,7 +50,11 @@ class Glance:
         self.api_options = api_options
         (base / "registry").mkdir(exist_ok=True)
         self.registry = self._start_registry()
-        self.api = self._start_api()
+        try:
+            self.api = self._start_api()
+        except BaseException:
+            self.registry.stop()  # or it outlives the test run
+            raise
         self.url = self.api.url
 
     def _start_registry(self) -> daemons.Daemon:
