@@ -208,6 +208,16 @@ class RegistryClient:
             body["tag_quota"] = tag_quota
         return self._request(ctx, "PUT", _image_path(image_id), json=body)["image"]
 
+    def update_tags(self, ctx: RequestContext, image_id: str, add: tuple[str, ...] = (),
+                    remove: tuple[str, ...] = (), tag_quota: int | None = None) -> dict:
+        """Add and remove tags in one atomic edit of the live ones, so concurrent
+        edits all land; NotFound when a tag to remove is not there,
+        QuotaExceeded beyond ``tag_quota`` tags."""
+        body = {"image": {}, "add_tags": list(add), "remove_tags": list(remove)}
+        if tag_quota is not None:
+            body["tag_quota"] = tag_quota
+        return self._request(ctx, "PUT", _image_path(image_id), json=body)["image"]
+
     def heartbeat(self, ctx: RequestContext, image_id: str, status: str) -> None:
         """Mark an upload as still alive (its updated_at); Conflict when the
         image is no longer ``status``."""

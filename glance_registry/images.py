@@ -21,6 +21,7 @@ or admin role, i.e. glance-api, may write (``auth``). It keeps:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import uuid
@@ -52,6 +53,7 @@ from glance_registry.validation import check_formats
 from glance_registry.validation import is_uuid_like
 from glance_registry.validation import normalize_id
 from glance_registry.validation import parse_image
+from glance_registry.validation import parse_tags
 
 
 def load_children(image_ids: list[str]) -> Children:
@@ -147,7 +149,8 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
                  property_quota: int | None = None,
                  tag_quota: int | None = None,
                  fetch_pending: bool | None = None,
-                 if_locations: list[str] | None = None) -> dict[str, Any]:
+                 if_locations: list[str] | None = None,
+                 add_tags: Any = None, remove_tags: Any = None) -> dict[str, Any]:
     """Apply a PUT body; with ``from_state`` only if the status still is that.
 
     A status change must be allowed by the status machine, checked against
@@ -160,8 +163,13 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
     queued forgets it too. ``if_locations``: only if the image's live
     location URLs are still exactly these (Conflict otherwise), so that two
     writers of one image's locations cannot both act on the same old list.
+    ``add_tags`` and ``remove_tags`` edit the live tags in place, read and
+    written under the image row's lock, so concurrent edits of one image's
+    tags all land (a whole ``tags`` list would overwrite the others'); a tag
+    to remove that is not live is NotFound.
     """
     changes = parse_image(body, creating=False)
+    edit = _tag_edit(changes, add_tags, remove_tags)
     if from_state is not None and from_state not in status.STATUSES:
         raise BadRequest("Invalid from_state '%s'." % from_state)
     wanted = changes.columns.get("status")
@@ -206,9 +214,7 @@ def update_image(ctx: RequestContext, image_id: str, body: Any,
             if _set_properties(image.id, changes.properties or {}, purge_props, now):
                 limits.enforce(limits.PROPERTIES, _live_count(ImageProperty, image.id),
                                property_quota)
-        if changes.tags is not None:
-            _set_tags(image.id, changes.tags, now)
-            limits.enforce(limits.TAGS, _live_count(ImageTag, image.id), tag_quota)
+        _update_tags(image_id, image.id, changes.tags, edit, tag_quota, now)
         if changes.locations is not None:
             _set_locations(image.id, changes.locations, now)
         return show(load(image.id))
@@ -415,10 +421,65 @@ def _set_properties(image_id: str, properties: dict[str, str | None],
     return added
 
 
+@dataclasses.dataclass(frozen=True)
+class TagEdit:
+    """Tags to add to and remove from an image's live ones."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+def _tag_edit(changes: ImageChanges, add: Any, remove: Any) -> TagEdit | None:
+    """The validated tag edit of an update; None when it asks for none."""
+    if add is None and remove is None:
+        return None
+    if changes.tags is not None:
+        raise BadRequest("Give either tags or add_tags/remove_tags, not both.")
+    edit = TagEdit(tuple(parse_tags(add or [], "add_tags")),
+                   tuple(parse_tags(remove or [], "remove_tags")))
+    if set(edit.add) & set(edit.remove):
+        raise BadRequest("A tag cannot be both added and removed.")
+    return edit
+
+
+def _update_tags(asked_id: str, image_id: str, tags: list[str] | None,
+                 edit: TagEdit | None, tag_quota: int | None, now) -> None:
+    """Set the tags to ``tags`` or apply ``edit``; counted against ``tag_quota``
+    when that may add some."""
+    if tags is not None:
+        _set_tags(image_id, tags, now)
+    elif edit is not None:
+        _edit_tags(asked_id, image_id, edit, now)
+    if tags is not None or (edit is not None and edit.add):
+        limits.enforce(limits.TAGS, _live_count(ImageTag, image_id), tag_quota)
+
+
+def _tag_rows(image_id: str) -> dict[str, ImageTag]:
+    """The image's tag rows by value, a live row rather than a deleted one."""
+    rows = (ImageTag.select().where(ImageTag.image == image_id)
+            .order_by(ImageTag.deleted.desc(), ImageTag.id))
+    return {row.value: row for row in rows}
+
+
 def _set_tags(image_id: str, tags: list[str], now) -> None:
     """Make the image's live tags exactly ``tags``."""
-    rows = {t.value: t for t in ImageTag.select().where(ImageTag.image == image_id)}
-    for value in tags:
+    rows = _tag_rows(image_id)
+    gone = tuple(value for value, row in rows.items()
+                 if value not in tags and not row.deleted)
+    _write_tags(image_id, rows, TagEdit(tuple(tags), gone), now)
+
+
+def _edit_tags(asked_id: str, image_id: str, edit: TagEdit, now) -> None:
+    """Add and remove tags; NotFound (nothing changed) if one to remove is not live."""
+    rows = _tag_rows(image_id)
+    for value in edit.remove:
+        if value not in rows or rows[value].deleted:
+            raise NotFound("Tag %s not found on image %s" % (value, asked_id))
+    _write_tags(image_id, rows, edit, now)
+
+
+def _write_tags(image_id: str, rows: dict[str, ImageTag], edit: TagEdit, now) -> None:
+    for value in edit.add:
         row = rows.get(value)
         if row is None:
             ImageTag.insert(image=image_id, value=value, created_at=now,
@@ -426,7 +487,8 @@ def _set_tags(image_id: str, tags: list[str], now) -> None:
         elif row.deleted:
             (ImageTag.update(deleted=False, deleted_at=None, updated_at=now)
              .where(ImageTag.id == row.id).execute())
-    gone = [r.id for value, r in rows.items() if value not in tags and not r.deleted]
+    gone = [rows[value].id for value in edit.remove
+            if value in rows and not rows[value].deleted]
     if gone:
         (ImageTag.update(deleted=True, deleted_at=now, updated_at=now)
          .where(ImageTag.id.in_(gone)).execute())

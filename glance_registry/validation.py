@@ -93,7 +93,7 @@ def parse_image(body: Any, creating: bool) -> ImageChanges:
         columns=columns,
         is_public=_bool_or_none("is_public", body.get("is_public")),
         properties=_properties(body["properties"]) if "properties" in body else None,
-        tags=_tags(body["tags"]) if "tags" in body else None,
+        tags=parse_tags(body["tags"]) if "tags" in body else None,
         locations=_locations(body["locations"]) if "locations" in body else None,
     )
 
@@ -157,9 +157,10 @@ def _properties(value: Any) -> dict[str, str | None]:
     return dict(value)
 
 
-def _tags(value: Any) -> list[str]:
+def parse_tags(value: Any, name: str = "tags") -> list[str]:
+    """A list of tags from a body (``name`` is its key), duplicates dropped."""
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise BadRequest("Attribute 'tags' must be a list of strings.")
+        raise BadRequest("Attribute '%s' must be a list of strings." % name)
     for tag in value:
         if not tag or len(tag) > 255:
             raise BadRequest("Tags must be 1 to 255 characters.")

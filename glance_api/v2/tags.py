@@ -1,9 +1,15 @@
-"""Handlers of /v2/images/{id}/tags/{tag} (spec v2 section 6)."""
+"""Handlers of /v2/images/{id}/tags/{tag} (spec v2 section 6).
+
+Each call edits the tags in the registry (``update_tags``) rather than
+writing back the list it read: two concurrent adds would otherwise leave
+only the second one's list.
+"""
 
 from __future__ import annotations
 
 import flask
 
+from glance_api import registry_client
 from glance_api.exceptions import BadRequest
 from glance_api.exceptions import NotFound
 from glance_api.services import services
@@ -31,11 +37,13 @@ def add(image_id, tag):
         raise BadRequest("Provided object does not match schema 'image': '%s' is too "
                          "long (at most %d characters)" % (tag, MAX_TAG_LENGTH))
     image = _image(image_id)
-    tags = list(image.get("tags") or [])
+    tags = image.get("tags") or []
     if tag not in tags:
+        # A quick refusal from our read; the registry counts again with the
+        # write, which adds to the tags as they are then, not as we read them.
         schemas.check_tag_quota(svc.conf.image_tag_quota, len(tags) + 1)
-        image = svc.registry.update(flask.g.context, image_id, {"tags": tags + [tag]},
-                                    tag_quota=svc.conf.image_tag_quota)
+        image = svc.registry.update_tags(flask.g.context, image_id, add=(tag,),
+                                         tag_quota=svc.conf.image_tag_quota)
         svc.notifier.image_event(flask.g.context, "image.update", image)
     return flask.Response(status=204)
 
@@ -44,10 +52,11 @@ def add(image_id, tag):
 def remove(image_id, tag):
     svc = services()
     image = _image(image_id)
-    tags = list(image.get("tags") or [])
-    if tag not in tags:
+    if tag not in (image.get("tags") or []):
         raise NotFound("The resource could not be found.")
-    image = svc.registry.update(flask.g.context, image_id,
-                                {"tags": [t for t in tags if t != tag]})
+    try:
+        image = svc.registry.update_tags(flask.g.context, image_id, remove=(tag,))
+    except registry_client.NotFound:  # removed (or the image deleted) meanwhile
+        raise NotFound("The resource could not be found.") from None
     svc.notifier.image_event(flask.g.context, "image.update", image)
     return flask.Response(status=204)

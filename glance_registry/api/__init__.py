@@ -79,7 +79,8 @@ size, checksum``. ``size`` is null until the api sets it.
     Unknown fields or wrong types, or status deleted/pending_delete -> 400;
     duplicate id (deleted ones too) -> 409.
 ``PUT /images/{id}`` {"image": {...}, "from_state": s|null, "purge_props": bool,
-    "property_quota": n|null, "tag_quota": n|null, "fetch_pending": bool|null}
+    "property_quota": n|null, "tag_quota": n|null, "fetch_pending": bool|null,
+    "add_tags": [str]|null, "remove_tags": [str]|null}
     -> 200 {"image": full}. Changed fields only; "locations" replaces the
     list; "properties" merge (replace with purge_props). Quotas (null or
     negative: unlimited) are counted in the write's own transaction,
@@ -101,6 +102,9 @@ size, checksum``. ``size`` is null until the api sets it.
     is still the one checked, else 409. Every update bumps updated_at (an
     empty image object is a heartbeat). Owner: admins only (dropped
     otherwise). Invisible: 404. Deleted image: 403 admin, 404 others.
+    add_tags/remove_tags edit the live tags under the image row's lock, so
+    concurrent edits all land (with image.tags too -> 400); a tag to remove
+    that is not live -> 404 and nothing changes; adding counts tag_quota.
 ``GET /images/stale-fetches?before=T[&limit=n]`` -> 200 {"images": [full, ...]}
     Queued, live images whose pending fetch was last vouched for before T
     (oldest first; limit default 100, capped at api_limit_max): their api

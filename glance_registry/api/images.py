@@ -67,7 +67,8 @@ def blueprint(settings: Settings) -> flask.Blueprint:
             context(), image_id, body["image"], from_state, purge_props,
             property_quota=limits.parse_limit(body, "property_quota"),
             tag_quota=limits.parse_limit(body, "tag_quota"),
-            fetch_pending=fetch_pending, if_locations=if_locations)
+            fetch_pending=fetch_pending, if_locations=if_locations,
+            add_tags=body.get("add_tags"), remove_tags=body.get("remove_tags"))
         return {"image": image}
 
     @bp.get("/images/stale-fetches")

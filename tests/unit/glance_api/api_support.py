@@ -142,6 +142,14 @@ class FakeRegistry:
         image["updated_at"] = stamp()
         return copy.deepcopy(image)
 
+    def update_tags(self, ctx, image_id, add=(), remove=(), tag_quota=None):
+        # Calls are one at a time here, so editing the list read is atomic.
+        tags = list(self._visible(ctx, image_id)["tags"])
+        if any(tag not in tags for tag in remove):
+            raise registry_client.NotFound("Tag not found on image %s" % image_id)
+        tags = [t for t in tags if t not in remove] + [t for t in add if t not in tags]
+        return self.update(ctx, image_id, {"tags": tags}, tag_quota=tag_quota)
+
     def heartbeat(self, ctx, image_id, status):
         self.update(ctx, image_id, {}, from_state=status)
 

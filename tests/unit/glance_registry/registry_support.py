@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+
 from oslo_config import cfg
 
 from glance_common.context import RequestContext
@@ -33,6 +36,29 @@ ADMIN = headers("admin-project", ["admin"], user="admin")
 ALICE = headers("alice")  # an ordinary project
 BOB = headers("bob")  # another ordinary project
 NOBODY = headers(None, [], user=None)  # no project, no roles
+
+
+def race(app, call, threads: int) -> Counter:
+    """Run ``call(client, n)`` in ``threads`` threads released together; the
+    tally of the status codes they got."""
+    barrier = threading.Barrier(threads)
+    codes, failures = [], []
+
+    def run(n):
+        client = app.test_client()
+        barrier.wait()
+        try:
+            codes.append(call(client, n).status_code)
+        except Exception as exc:  # surfaced below, never swallowed
+            failures.append(exc)
+
+    started = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(60)
+    assert not failures, failures
+    return Counter(codes)
 
 
 

@@ -4,12 +4,10 @@ concurrent writers at the edge never get past the limit together."""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-
 import pytest
 from registry_support import ADMIN
 from registry_support import ALICE
+from registry_support import race
 
 THREADS = 8
 QUOTA = 5
@@ -25,25 +23,7 @@ def _image(client, image_id):
 
 
 def _race(app, call):
-    """Run ``call(client, n)`` in THREADS threads released together; their statuses."""
-    barrier = threading.Barrier(THREADS)
-    codes, failures = [], []
-
-    def run(n):
-        client = app.test_client()
-        barrier.wait()
-        try:
-            codes.append(call(client, n).status_code)
-        except Exception as exc:  # surfaced below, never swallowed
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not failures, failures
-    return Counter(codes)
+    return race(app, call, THREADS)
 
 
 # Members
