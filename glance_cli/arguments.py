@@ -51,6 +51,15 @@ def positive(text: str) -> int:
     return value
 
 
+def add_download_options(parser: argparse.ArgumentParser, file_metavar: str) -> None:
+    """The --file and --progress options of image-download (v1 and v2)."""
+    parser.add_argument("--file", metavar=file_metavar,
+                        help="File to write (default: standard output, if not a "
+                        "terminal). Removed again if the download fails.")
+    parser.add_argument("--progress", action="store_true",
+                        help="Show a progress bar of the download on stderr.")
+
+
 def add_metadata_options(parser: argparse.ArgumentParser, create: bool) -> None:
     """The image metadata options of image-create (``create``) and image-update."""
     if create:

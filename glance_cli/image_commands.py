@@ -94,9 +94,7 @@ def image_show(api: ImagesAPI, args: argparse.Namespace) -> int:
 
 def image_download(api: ImagesAPI, args: argparse.Namespace) -> int:
     """Download an image's data to a file or stdout, checking its MD5."""
-    if args.file is None and sys.stdout.isatty():
-        raise UsageError("refusing to write image data to a terminal: give --file "
-                         "or redirect standard output")
+    transfer.check_destination(args.file)
     image = api.find(args.image)
     with api.download(image["id"]) as resp:
         transfer.save_download(resp, args.file, args.progress)
@@ -185,11 +183,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                    description="Download an image's data, checking it "
                                    "against the image's MD5 checksum.")
     download.add_argument("image", metavar="IMAGE", help="Name or ID of the image.")
-    download.add_argument("--file", metavar="PATH",
-                          help="File to write (default: standard output, if not a "
-                          "terminal). Removed again if the download fails.")
-    download.add_argument("--progress", action="store_true",
-                          help="Show a progress bar of the download on stderr.")
+    arguments.add_download_options(download, "PATH")
     download.set_defaults(func=image_download)
 
     delete = commands.add_parser("image-delete", help="Delete images.")

@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from typing import Any
 from typing import Iterable
 from typing import Iterator
-from urllib.parse import quote
 
 import requests
 
 from glance_cli import metadata
 from glance_cli.errors import CommandError
 from glance_cli.errors import NotFound
+from glance_cli.ids import is_uuid
 from glance_cli.transport import Transport
+from glance_cli.transport import json_object
+from glance_cli.transport import path_segment
 
 OCTET = {"Content-Type": "application/octet-stream"}
 JSON = {"Content-Type": "application/json"}
 DEFAULT_PAGE_SIZE = 20
-
-
-def looks_like_id(value: str) -> bool:
-    """True when ``value`` could be an image id (a UUID, or all digits)."""
-    if value.isdigit():
-        return True
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 class ImagesAPI:
@@ -41,12 +31,13 @@ class ImagesAPI:
 
     def head(self, image_id: str) -> dict[str, Any]:
         """The image's metadata from ``HEAD /v1/images/<id>``."""
-        resp = self.transport.request("HEAD", "/v1/images/" + _seg(image_id), headers=OCTET)
+        resp = self.transport.request("HEAD", _image_path(image_id), headers=OCTET)
         return metadata.from_headers(resp.headers)
 
     def find(self, name_or_id: str) -> dict[str, Any]:
         """The one image with this id or, failing that, this name."""
-        if looks_like_id(name_or_id):
+        # v1 ids were once integers; the server still takes such an id.
+        if name_or_id.isdigit() or is_uuid(name_or_id):
             try:
                 return self.head(name_or_id)
             except NotFound:
@@ -54,7 +45,7 @@ class ImagesAPI:
         params = [("name", name_or_id), ("is_public", "None")]
         resp = self.transport.request("GET", "/v1/images/detail", params=params,
                                       headers=OCTET)
-        matches = _json(resp).get("images", [])
+        matches = json_object(resp).get("images", [])
         if not matches:
             raise CommandError("No image with a name or ID of '%s' exists." % name_or_id)
         if len(matches) > 1:
@@ -73,7 +64,7 @@ class ImagesAPI:
             params = base + ([("marker", marker)] if marker else [])
             resp = self.transport.request("GET", "/v1/images/detail", params=params,
                                           headers=OCTET)
-            page = _json(resp).get("images", [])
+            page = json_object(resp).get("images", [])
             yield from page
             if len(page) < page_size or not page:
                 return
@@ -84,25 +75,25 @@ class ImagesAPI:
         """``POST /v1/images``: reserve, register a location, or upload ``body``."""
         resp = self.transport.request("POST", "/v1/images", headers={**OCTET, **headers},
                                       data=body)
-        return _json(resp)["image"]
+        return json_object(resp)["image"]
 
     def update(self, image_id: str, headers: dict[str, str], purge_props: bool,
                body: Iterable[bytes] | None = None) -> dict[str, Any]:
         """``PUT /v1/images/<id>``: change metadata, upload to a queued image."""
         headers = {**OCTET, **headers,
                    "x-glance-registry-purge-props": "true" if purge_props else "false"}
-        resp = self.transport.request("PUT", "/v1/images/" + _seg(image_id), headers=headers,
+        resp = self.transport.request("PUT", _image_path(image_id), headers=headers,
                                       data=body)
-        return _json(resp)["image"]
+        return json_object(resp)["image"]
 
     def delete(self, image_id: str) -> None:
         """``DELETE /v1/images/<id>``."""
-        self.transport.request("DELETE", "/v1/images/" + _seg(image_id), headers=OCTET).close()
+        self.transport.request("DELETE", _image_path(image_id), headers=OCTET).close()
 
     @contextlib.contextmanager
     def download(self, image_id: str) -> Iterator[requests.Response]:
         """The streaming ``GET /v1/images/<id>`` response, closed on exit."""
-        resp = self.transport.request("GET", "/v1/images/" + _seg(image_id), headers=OCTET,
+        resp = self.transport.request("GET", _image_path(image_id), headers=OCTET,
                                       stream=True)
         try:
             yield resp
@@ -111,13 +102,13 @@ class ImagesAPI:
 
     def members(self, image_id: str) -> list[dict[str, Any]]:
         """The image's members: ``[{"member_id", "can_share"}]``."""
-        resp = self.transport.request("GET", "/v1/images/%s/members" % _seg(image_id))
-        return _json(resp).get("members", [])
+        resp = self.transport.request("GET", _image_path(image_id) + "/members")
+        return json_object(resp).get("members", [])
 
     def shared_images(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's memberships: ``[{"image_id", "can_share"}]``."""
-        resp = self.transport.request("GET", "/v1/shared-images/" + _seg(tenant))
-        return _json(resp).get("shared_images", [])
+        resp = self.transport.request("GET", "/v1/shared-images/" + path_segment(tenant))
+        return json_object(resp).get("shared_images", [])
 
     def add_member(self, image_id: str, tenant: str, can_share: bool) -> None:
         """Add ``tenant`` as a member of the image, or set its ``can_share``."""
@@ -131,22 +122,9 @@ class ImagesAPI:
                                headers=OCTET).close()
 
 
-def _json(resp: requests.Response) -> dict[str, Any]:
-    try:
-        body = resp.json()
-    except ValueError as exc:
-        raise CommandError("The image service sent a response that is not JSON "
-                           "(HTTP %d)" % resp.status_code) from exc
-    if not isinstance(body, dict):
-        raise CommandError("The image service sent unexpected JSON (HTTP %d)"
-                           % resp.status_code)
-    return body
-
-
-def _seg(value: str) -> str:
-    """One path segment, escaped so that "/" or "?" in a name cannot re-route it."""
-    return quote(value, safe="")
+def _image_path(image_id: str) -> str:
+    return "/v1/images/" + path_segment(image_id)
 
 
 def _member_path(image_id: str, tenant: str) -> str:
-    return "/v1/images/%s/members/%s" % (_seg(image_id), _seg(tenant))
+    return "%s/members/%s" % (_image_path(image_id), path_segment(tenant))

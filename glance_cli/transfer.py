@@ -16,6 +16,7 @@ from typing import Iterator
 import requests
 
 from glance_cli.errors import CommandError
+from glance_cli.errors import UsageError
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -91,6 +92,13 @@ def upload_chunks(source: Source, progress: bool = False) -> Iterator[bytes]:
     finally:
         if bar is not None:
             bar.close()
+
+
+def check_destination(path: str | None) -> None:
+    """Refuse to write image data to a terminal (no --file, stdout not redirected)."""
+    if path is None and sys.stdout.isatty():
+        raise UsageError("refusing to write image data to a terminal: give --file "
+                         "or redirect standard output")
 
 
 def save_download(resp: requests.Response, path: str | None, progress: bool = False,

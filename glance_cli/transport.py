@@ -84,6 +84,24 @@ class Transport:
         self.session.close()
 
 
+def json_object(resp: requests.Response) -> dict[str, Any]:
+    """The JSON object a response carries; CommandError for anything else."""
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        raise CommandError("The image service sent a response that is not JSON "
+                           "(HTTP %d)" % resp.status_code) from exc
+    if not isinstance(body, dict):
+        raise CommandError("The image service sent unexpected JSON (HTTP %d)"
+                           % resp.status_code)
+    return body
+
+
+def path_segment(value: str) -> str:
+    """One path segment, escaped so that "/" or "?" in a name or id cannot re-route it."""
+    return quote(value, safe="")
+
+
 def error_from_response(resp: requests.Response) -> HTTPError:
     """The ``HTTPError`` an error response stands for, with the server's message."""
     title = resp.reason or "Error"

@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from typing import Any
 from typing import Iterable
 from typing import Iterator
-from urllib.parse import quote
 
 import requests
 
 from glance_cli.errors import CommandError
 from glance_cli.errors import NotFound
+from glance_cli.ids import is_uuid
 from glance_cli.transport import Transport
+from glance_cli.transport import json_object
+from glance_cli.transport import path_segment
 
 OCTET = "application/octet-stream"
 JSON = {"Content-Type": "application/json"}
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 # glanceclient 4's page size for image-list.
 DEFAULT_PAGE_SIZE = 200
-
-
-def is_uuid(value: str) -> bool:
-    """True when ``value`` is a UUID, the only form a v2 image id takes."""
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 class ImagesV2:
@@ -42,7 +34,7 @@ class ImagesV2:
 
     def get(self, image_id: str) -> dict[str, Any]:
         """``GET /v2/images/<id>``."""
-        return _json(self._call("GET", _image(image_id)))
+        return json_object(self._call("GET", _image(image_id)))
 
     def find(self, name_or_id: str) -> dict[str, Any]:
         """The one image with this id or, failing that, this name."""
@@ -60,7 +52,7 @@ class ImagesV2:
     def _by_name(self, name: str) -> dict[str, Any]:
         # "eq:" keeps a name with a colon from reading as a filter operator.
         params = [("name", "eq:" + name), ("visibility", "all"), ("member_status", "all")]
-        matches = _json(self._call("GET", "/v2/images", params=params)).get("images") or []
+        matches = json_object(self._call("GET", "/v2/images", params=params)).get("images") or []
         if not matches:
             raise CommandError("No image with a name or ID of '%s' exists." % name)
         if len(matches) > 1:
@@ -77,7 +69,7 @@ class ImagesV2:
         while left is None or left > 0:
             size = page_size if left is None else min(page_size, left)
             query = [("limit", size), *base] + ([("marker", marker)] if marker else [])
-            body = _json(self._call("GET", "/v2/images", params=query))
+            body = json_object(self._call("GET", "/v2/images", params=query))
             page = body.get("images") or []
             yield from page[:left] if left is not None else page
             if left is not None:
@@ -88,11 +80,11 @@ class ImagesV2:
 
     def create(self, fields: dict[str, Any]) -> dict[str, Any]:
         """``POST /v2/images``: a queued image record."""
-        return _json(self._call("POST", "/v2/images", headers=JSON, data=json.dumps(fields)))
+        return json_object(self._call("POST", "/v2/images", headers=JSON, data=json.dumps(fields)))
 
     def update(self, image_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
         """``PATCH /v2/images/<id>`` with JSON-Patch ``operations``."""
-        return _json(self._call("PATCH", _image(image_id), headers=PATCH,
+        return json_object(self._call("PATCH", _image(image_id), headers=PATCH,
                                 data=json.dumps(operations)))
 
     def delete(self, image_id: str) -> None:
@@ -128,31 +120,31 @@ class ImagesV2:
 
     def add_tag(self, image_id: str, tag: str) -> None:
         """``PUT /v2/images/<id>/tags/<tag>``."""
-        self._call("PUT", "%s/tags/%s" % (_image(image_id), _seg(tag)),
+        self._call("PUT", "%s/tags/%s" % (_image(image_id), path_segment(tag)),
                    headers={"Content-Length": "0"}).close()
 
     def remove_tag(self, image_id: str, tag: str) -> None:
         """``DELETE /v2/images/<id>/tags/<tag>``."""
-        self._call("DELETE", "%s/tags/%s" % (_image(image_id), _seg(tag))).close()
+        self._call("DELETE", "%s/tags/%s" % (_image(image_id), path_segment(tag))).close()
 
     # -- members --------------------------------------------------------------
 
     def members(self, image_id: str) -> list[dict[str, Any]]:
         """``GET /v2/images/<id>/members``."""
-        return _json(self._call("GET", _image(image_id) + "/members")).get("members") or []
+        return json_object(self._call("GET", _image(image_id) + "/members")).get("members") or []
 
     def member(self, image_id: str, member: str) -> dict[str, Any]:
         """``GET /v2/images/<id>/members/<member>``."""
-        return _json(self._call("GET", _member(image_id, member)))
+        return json_object(self._call("GET", _member(image_id, member)))
 
     def add_member(self, image_id: str, member: str) -> dict[str, Any]:
         """``POST /v2/images/<id>/members``: share the image (status pending)."""
-        return _json(self._call("POST", _image(image_id) + "/members", headers=JSON,
+        return json_object(self._call("POST", _image(image_id) + "/members", headers=JSON,
                                 data=json.dumps({"member": member})))
 
     def set_member_status(self, image_id: str, member: str, status: str) -> dict[str, Any]:
         """``PUT /v2/images/<id>/members/<member>``: accept, reject or leave pending."""
-        return _json(self._call("PUT", _member(image_id, member), headers=JSON,
+        return json_object(self._call("PUT", _member(image_id, member), headers=JSON,
                                 data=json.dumps({"status": status})))
 
     def remove_member(self, image_id: str, member: str) -> None:
@@ -163,7 +155,7 @@ class ImagesV2:
 
     def import_info(self) -> dict[str, Any]:
         """``GET /v2/info/import``: the enabled import methods."""
-        return _json(self._call("GET", "/v2/info/import"))
+        return json_object(self._call("GET", "/v2/info/import"))
 
     def import_methods(self) -> list[str]:
         """The names of the import methods the server has enabled."""
@@ -173,7 +165,7 @@ class ImagesV2:
     def stores_info(self, detail: bool = False) -> list[dict[str, Any]]:
         """``GET /v2/info/stores[/detail]``: the stores a user may pick."""
         path = "/v2/info/stores/detail" if detail else "/v2/info/stores"
-        return _json(self._call("GET", path)).get("stores") or []
+        return json_object(self._call("GET", path)).get("stores") or []
 
     def start_import(self, image_id: str, body: dict[str, Any],
                      store: str | None = None) -> None:
@@ -186,11 +178,12 @@ class ImagesV2:
 
     def delete_from_store(self, store: str, image_id: str) -> None:
         """``DELETE /v2/stores/<store>/<id>``: remove one store's copy of the data."""
-        self._call("DELETE", "/v2/stores/%s/%s" % (_seg(store), _seg(image_id))).close()
+        path = "/v2/stores/%s/%s" % (path_segment(store), path_segment(image_id))
+        self._call("DELETE", path).close()
 
     def image_tasks(self, image_id: str) -> list[dict[str, Any]]:
         """``GET /v2/images/<id>/tasks``: the image's import tasks."""
-        return _json(self._call("GET", _image(image_id) + "/tasks")).get("tasks") or []
+        return json_object(self._call("GET", _image(image_id) + "/tasks")).get("tasks") or []
 
     def _call(self, method: str, path: str, *, headers: dict[str, str] | None = None,
               **kw: Any) -> requests.Response:
@@ -206,26 +199,9 @@ def _data_headers(size: int | None) -> dict[str, str]:
     return headers
 
 
-def _json(resp: requests.Response) -> dict[str, Any]:
-    try:
-        body = resp.json()
-    except ValueError as exc:
-        raise CommandError("The image service sent a response that is not JSON "
-                           "(HTTP %d)" % resp.status_code) from exc
-    if not isinstance(body, dict):
-        raise CommandError("The image service sent unexpected JSON (HTTP %d)"
-                           % resp.status_code)
-    return body
-
-
-def _seg(value: str) -> str:
-    """One path segment, escaped so that "/" or "?" cannot re-route it."""
-    return quote(value, safe="")
-
-
 def _image(image_id: str) -> str:
-    return "/v2/images/" + _seg(image_id)
+    return "/v2/images/" + path_segment(image_id)
 
 
 def _member(image_id: str, member: str) -> str:
-    return "%s/members/%s" % (_image(image_id), _seg(member))
+    return "%s/members/%s" % (_image(image_id), path_segment(member))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 from typing import Any
 
 from glance_cli import transfer
+from glance_cli.arguments import add_download_options
 from glance_cli.arguments import non_negative
 from glance_cli.errors import CommandError
 from glance_cli.errors import HTTPError
@@ -33,9 +33,7 @@ def check_store(api: ImagesV2, store: str | None) -> None:
 
 def image_download(api: ImagesV2, args: argparse.Namespace) -> int:
     """Download an image's data to a file or stdout, checking its hash."""
-    if args.file is None and sys.stdout.isatty():
-        raise UsageError("refusing to write image data to a terminal: give --file "
-                         "or redirect standard output")
+    transfer.check_destination(args.file)
     image = api.find(args.image)
     with api.download(image["id"]) as resp:
         if resp.status_code == 204:
@@ -77,11 +75,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    description="Download an image's data, checked against the image's "
                    "os_hash_value (else its MD5 checksum).")
     download.add_argument("image", metavar="<IMAGE>", help="Name or ID of the image.")
-    download.add_argument("--file", metavar="<FILE>",
-                          help="File to write (default: standard output, if not a "
-                          "terminal). Removed again if the download fails.")
-    download.add_argument("--progress", action="store_true",
-                          help="Show a progress bar of the download on stderr.")
+    add_download_options(download, "<FILE>")
     download.add_argument("--allow-md5-fallback", action="store_true",
                           help="If this machine lacks the image's os_hash_algo, check "
                           "the MD5 checksum instead of failing.")

@@ -4,8 +4,10 @@ image-create-via-import (spec v2 section 9)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 from typing import Any
+from typing import Iterator
 
 from glance_cli import transfer
 from glance_cli.arguments import non_negative
@@ -32,14 +34,21 @@ class Targets:
     allow_failure: bool
 
 
-def import_info(api: ImagesV2, args: argparse.Namespace) -> int:
-    """Show the import methods the server has enabled."""
+@contextlib.contextmanager
+def _import_workflow() -> Iterator[None]:
+    """A server without the import API (404 on /v2/info/import) says so in words."""
     try:
-        info = api.import_info()
+        yield
     except HTTPError as exc:
         if exc.status == 404:
             raise CommandError("Target Glance does not support Image Import workflow") from exc
         raise
+
+
+def import_info(api: ImagesV2, args: argparse.Namespace) -> int:
+    """Show the import methods the server has enabled."""
+    with _import_workflow():
+        info = api.import_info()
     print(views.properties(info))
     return 0
 
@@ -140,12 +149,8 @@ def _check_sources(method: str | None, source, uri: str | None) -> None:
 
 def _check_method(api: ImagesV2, method: str, uri: str | None) -> None:
     """Refuse a method the server has not enabled, or a URI that does not fit it."""
-    try:
+    with _import_workflow():
         enabled = api.import_methods()
-    except HTTPError as exc:
-        if exc.status == 404:
-            raise CommandError("Target Glance does not support Image Import workflow") from exc
-        raise
     if method not in enabled:
         raise CommandError("Import method '%s' is not valid for this cloud. Valid values "
                            "can be retrieved with import-info command." % method)
