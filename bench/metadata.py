@@ -1,8 +1,23 @@
-"""The metadata path: creating, listing and deleting many images."""
+"""The metadata path: creating, listing and deleting many images.
+
+Run as a script, it compares two source trees side by side (the method of
+doc/metadata-hop.rst): both services run at once and are measured in
+alternating rounds, one keep-alive connection each, so a noisy machine
+slows both alike::
+
+    .venv/bin/python bench/metadata.py /tmp/before /work/main --images 20000
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -256,3 +271,132 @@ def refresh_statistics(connection: str) -> None:
             migrations.refresh_statistics(database)
     finally:
         db.close_all(database)
+
+
+class Tree:
+    """glance-all (noauth, SQLite) run from the source tree ``path``."""
+
+    def __init__(self, path: str):
+        from service import free_port
+
+        self.path = path
+        self.data = tempfile.mkdtemp(prefix="glance-ab-")
+        port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "glance_api.all", "--data-dir", self.data,
+             "--api-port", str(port), "--registry-port", str(free_port())],
+            cwd=path, env=dict(os.environ, PYTHONPATH=path), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        output = ""
+        while "serving" not in output:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.stop()
+                raise SystemExit("glance-all in %s failed to start:\n%s" % (path, output))
+            output += line
+        self.url = "http://127.0.0.1:%d" % port
+        self.connection = "sqlite:///%s/glance.sqlite" % self.data
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by glance-api and glance-registry (all processes)."""
+        found = {}
+        for pid in procstat.children(self.proc.pid):
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                name = "registry" if b"glance_registry" in f.read() else "api"
+            found[name] = procstat.cpu_seconds(procstat.tree(pid))
+        return found
+
+    def stop(self) -> None:
+        # glance-all stops both daemons gracefully on SIGTERM.
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def _timed(fn, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def side_by_side(paths: list[str], images: int, rounds: int, calls: int,
+                 creates: int) -> dict:
+    """p50 of v1 HEAD and v2 show (ms), create rate with 8 clients (median
+    of rounds) and each daemon's CPU per call (us), for each tree."""
+    trees = []
+    try:
+        for path in paths:
+            trees.append(Tree(path))
+        batch, ids = new_batch(), {}
+        for tree in trees:
+            _, made, errors = create_images(tree.url, 200, batch)
+            if errors:
+                raise RuntimeError("%d creates failed in %s" % (errors, tree.path))
+            ids[tree.path] = made + bulk_insert(tree.connection, 200, images - 200, batch)
+        times = {(t.path, kind): [] for t in trees for kind in ("head", "show", "create")}
+        cpu = {}
+
+        def measured(tree, kind, count, run):
+            before = tree.cpu()
+            result = run()
+            for name, seconds in tree.cpu().items():
+                cpu.setdefault((tree.path, kind, name), []).append(
+                    (seconds - before[name]) * 1e6 / count)
+            return result
+
+        for r in range(rounds):
+            for tree in trees if r % 2 == 0 else trees[::-1]:
+                conn, image_id = client.Client(tree.url), ids[tree.path][images // 3]
+                head, show = "/v1/images/" + image_id, "/v2/images/" + image_id
+                for kind, call in (("head", lambda c=conn, p=head: c.head(p)),
+                                   ("show", lambda c=conn, p=show: c.get(p))):
+                    if call().status_code != 200:
+                        raise RuntimeError("%s of %s failed in %s" % (kind, image_id, tree.path))
+                    times[(tree.path, kind)] += measured(
+                        tree, kind, calls, lambda call=call: _timed(call, calls))
+                conn.close()
+                if creates:
+                    rate, _, errors = measured(tree, "create", creates, lambda tree=tree:
+                                               create_images(tree.url, creates, batch))
+                    times[(tree.path, "create")].append(rate)
+    finally:
+        for tree in trees:
+            tree.stop()
+    return {path: {"v1 HEAD p50 ms": statistics.median(times[(path, "head")]),
+                   "v2 show p50 ms": statistics.median(times[(path, "show")]),
+                   "create img/s": (statistics.median(times[(path, "create")])
+                                    if creates else None),
+                   "cpu us": {"%s %s" % (kind, name): statistics.median(values)
+                              for (p, kind, name), values in cpu.items() if p == path}}
+            for path in paths}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Two source trees side by side.")
+    parser.add_argument("trees", nargs="+", help="source trees (e.g. before and after)")
+    parser.add_argument("--images", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--calls", type=int, default=300, help="reads per round")
+    parser.add_argument("--creates", type=int, default=400,
+                        help="creates per round, 8 clients (0: none)")
+    args = parser.parse_args()
+    result = side_by_side(args.trees, args.images, args.rounds, args.calls, args.creates)
+    for path, figures in result.items():
+        print(path)
+        for name, value in figures.items():
+            if isinstance(value, dict):
+                value = "  ".join("%s %.0f" % item for item in sorted(value.items()))
+            elif value is not None:
+                value = "%.2f" % value
+            print("  %-16s %s" % (name, value))
+
+
+if __name__ == "__main__":
+    main()
