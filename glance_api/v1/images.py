@@ -100,9 +100,13 @@ def _create():
     ctx, svc = _ctx(), services()
     meta, body = headers.parse(flask.request.headers), _body()
     rules.check_create(ctx, svc, meta, body)
+    # As in Glance, the location is asked for its size before anything is
+    # recorded: one that cannot be read (a redirect the import filter
+    # refuses, a size that differs) leaves no queued image behind the 4xx.
+    location_size = _location_size(svc, meta) if meta.location is not None else None
     image = svc.registry.create(ctx, rules.new_record(ctx, meta, body))
     svc.notifier.image_event(ctx, "image.create", image)
-    image = _attach_data(ctx, svc, image, meta, body)
+    image = _attach_data(ctx, svc, image, meta, body, location_size=location_size)
     response = _image_response(image, 201)
     response.headers["Location"] = _image_url(svc, image["id"])
     return response
@@ -131,11 +135,12 @@ def _update(image_id: str):
 
 def _attach_data(ctx: RequestContext, svc: Services, image: dict,
                  meta: headers.ImageMeta, body: rules.Body,
-                 reserved: dict | None = None) -> dict:
+                 reserved: dict | None = None, location_size: int | None = None) -> dict:
     """Give a queued image its data: the request body, a location or a URL to copy.
 
     ``reserved`` is the image as recorded before, whose size and checksum
-    a late upload must match.
+    a late upload must match; ``location_size`` the size already read
+    from ``meta.location``.
     """
     reserved = reserved or {}
     if body.present:
@@ -145,7 +150,9 @@ def _attach_data(ctx: RequestContext, svc: Services, image: dict,
             checksum=meta.fields.get("checksum") or reserved.get("checksum"),
             store=meta.store)
     if meta.location:
-        image = _activate_location(ctx, svc, image, meta)
+        if location_size is None:
+            location_size = _location_size(svc, meta)
+        image = _activate_location(ctx, svc, image, meta, location_size)
         svc.notifier.image_event(ctx, "image.activate", image)
     elif meta.copy_from:
         svc.fetcher.start(ctx, image, meta.copy_from,
@@ -154,13 +161,18 @@ def _attach_data(ctx: RequestContext, svc: Services, image: dict,
     return image
 
 
-def _activate_location(ctx: RequestContext, svc: Services, image: dict,
-                       meta: headers.ImageMeta) -> dict:
-    """Point a queued image at data that already lives at an http(s) URL."""
+def _location_size(svc: Services, meta: headers.ImageMeta) -> int:
+    """The size of the data at ``meta.location``; 409 if a given size differs."""
     remote = svc.stores.get_size(meta.location)
     given = meta.fields.get("size")
     if given and given != remote:
         raise Conflict("Provided image size must match the stored image size")
+    return remote
+
+
+def _activate_location(ctx: RequestContext, svc: Services, image: dict,
+                       meta: headers.ImageMeta, remote: int) -> dict:
+    """Point a queued image at data of size ``remote`` that lives at an http(s) URL."""
     changes = {"status": "active", "size": remote,
                "locations": [{"url": meta.location, "metadata": {}}]}
     return svc.registry.update(ctx, image["id"], changes, from_state="queued")

@@ -63,10 +63,13 @@ def test_location_image_is_active_with_the_remote_size_and_streams_from_there(g,
     assert source.images["disk"] == DATA
 
 
-def test_location_with_a_different_size_is_409(g, source):
+def test_location_with_a_different_size_is_409_and_records_nothing(g, source):
+    name = "size-mismatch-%s" % uuid.uuid4().hex
     resp = _post(g, **{"x-image-meta-location": source.url("/images/disk"),
-                       "x-image-meta-size": "5"})
+                       "x-image-meta-size": "5", "x-image-meta-name": name})
     assert resp.status_code == 409
+    listed = requests.get(g.url + "/v1/images/detail", params={"name": name, "status": "queued"})
+    assert listed.status_code == 200 and listed.json()["images"] == []
 
 
 def test_location_credentials_never_show_in_responses_or_logs(g, source):
