@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 
 from tests.pairs import Glance
 from tests.pairs import database
+from tests.reliability.report import record
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "doc" / "openapi.yaml"
 CAMPAIGN = "GLANCE_FUZZ_EXAMPLES" in os.environ
@@ -135,6 +136,13 @@ class Findings:
     def _keep(self, label: str, title: str, text: str) -> None:
         self.found.setdefault((label, title), text)
 
+    def record(self, case: str, operations: int) -> None:
+        """This run's row of the campaign's fuzzing table."""
+        server_errors = sum(1 for _, title in self.found if "Server error" in title)
+        record("fuzzing", case, operations=operations, examples=EXAMPLES,
+               requests=sum(self.statuses.values()), server_errors=server_errors,
+               contradictions=len(self.found) - server_errors)
+
     def report(self, pair: Glance) -> str:
         """Every finding, with the request to reproduce it, and the api's log
         when one was a server error."""
@@ -183,6 +191,7 @@ def test_every_operation_answers_as_documented(schema, fuzzed, real_images):
             if "{image_id}" in operation.path and (CAMPAIGN or mode.is_positive):
                 for image_id in real_images:
                     _fuzz(operation, mode, EXAMPLES, findings, image_id=image_id)
+    findings.record("every operation, valid and invalid requests", len(operations))
     assert not findings.found, findings.report(fuzzed)
     # The run really talked to the service, and not only in refusals.
     assert sum(findings.statuses.values()) >= 2 * len(operations), findings.statuses
@@ -208,6 +217,8 @@ def test_linked_calls_answer_as_documented(schema, fuzzed):
         # checks found is in ``findings`` either way.
         if not isinstance(exc, hypothesis.errors.Flaky) and not is_inconsistent_replay(exc):
             raise
+    findings.record("linked calls (%d scenarios of up to %d steps)" % (SCENARIOS, STEPS),
+                    len(_operations(schema)))
     assert not findings.found, findings.report(fuzzed)
     assert findings.statuses[201] and sum(findings.statuses.values()) > SCENARIOS, \
         findings.statuses
