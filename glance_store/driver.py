@@ -11,7 +11,8 @@ The contract:
     The location URI schemes the driver serves, e.g. ``("file",)``.
 ``capabilities``
     A ``Capability`` flag set: READ, WRITE, RANGED (``get`` honours
-    ``offset``/``length`` without reading what precedes the range).
+    ``offset``/``length`` without reading what precedes the range), LIST
+    (``listing`` can enumerate what the storage holds).
 ``add(image_id, reader) -> Stored``
     Store everything ``reader`` yields under a location derived from
     ``image_id`` (``check_image_id`` first). ``reader`` is a
@@ -41,6 +42,11 @@ The contract:
     Remove what an upload of ``image_id`` left behind when its process
     died mid-write (it had no chance to clean up); returns how many pieces
     were removed. Callers make sure no upload of that id is still running.
+``listing(prefix="") -> Iterator[Listed]``
+    Only with the LIST capability: every object in the driver's storage
+    whose name starts with ``prefix``, fetched a page at a time, each with
+    the location it would have as an image location. Recovery tools use it
+    to find data no image points to; the driver itself judges nothing.
 
 Missing data is ``NotFound``; a malformed or foreign location is
 ``BadStoreURI``. A new driver joins the contract suite in
@@ -73,6 +79,7 @@ class Capability(enum.Flag):
     READ = enum.auto()
     WRITE = enum.auto()
     RANGED = enum.auto()
+    LIST = enum.auto()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +88,16 @@ class Stored:
 
     location: str
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    """One object a listing found: its name in the storage, its size, and
+    the location an image would record for it."""
+
+    name: str
+    size: int
+    location: str
 
 
 class ImageData:
@@ -188,3 +205,7 @@ class Driver:
     def discard_partial(self, image_id: str) -> int:
         """Remove data a dead upload of ``image_id`` left; none by default."""
         return 0
+
+    def listing(self, prefix: str = "") -> Iterator[Listed]:
+        """The objects whose names start with ``prefix``; only with LIST."""
+        raise NotImplementedError(f"the {self.name!r} store cannot be listed")

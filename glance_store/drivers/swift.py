@@ -40,6 +40,7 @@ from glance_store.driver import SAFE_NAME
 from glance_store.driver import Capability
 from glance_store.driver import Driver
 from glance_store.driver import ImageData
+from glance_store.driver import Listed
 from glance_store.driver import Stored
 from glance_store.driver import check_image_id
 from glance_store.driver import check_range
@@ -53,6 +54,8 @@ LOG = logging.getLogger(__name__)
 MB = 1024 * 1024
 TIMEOUT = 60.0
 """Seconds to wait for a connection or for the next bytes of a response."""
+LISTING_PAGE = 1000
+"""Objects asked for per container listing request (Swift's own cap is 10000)."""
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 _TRANSPORT_ERRORS = (requests.exceptions.RequestException,
@@ -188,7 +191,8 @@ class SwiftDriver(Driver):
 
     name = "swift"
     schemes = ("swift+http", "swift+https", "swift", "swift+config")
-    capabilities = Capability.READ | Capability.WRITE | Capability.RANGED
+    capabilities = (Capability.READ | Capability.WRITE | Capability.RANGED
+                    | Capability.LIST)
 
     def __init__(self, *, auth_address: str, user: str, key: str,
                  auth_version: str = "1", container: str = "glance",
@@ -285,6 +289,9 @@ class SwiftDriver(Driver):
         """Stream the image into one object, or into segments + manifest."""
         obj = check_image_id(image_id, "a Swift object")
         self._prepare_container(obj)
+        # A manifest takes every object named <obj>-*: segments an earlier
+        # attempt left (Swift was gone when it failed) would join this image.
+        self._remove_segments(obj)
         written: list[str] = []
         try:
             self._write(obj, reader, reader.declared_size, written)
@@ -462,6 +469,10 @@ class SwiftDriver(Driver):
             pass
         else:
             return 0
+        return self._remove_segments(obj)
+
+    def _remove_segments(self, obj: str) -> int:
+        """Remove every segment named for ``obj``; how many there were."""
         removed = 0
         pattern = re.compile(re.escape(obj) + r"-\d{5,}")
         for name in self._list(self._container, f"{obj}-"):
@@ -472,6 +483,25 @@ class SwiftDriver(Driver):
                     continue
                 removed += 1
         return removed
+
+    def listing(self, prefix: str = "") -> Iterator[Listed]:
+        """Every object of the container whose name starts with ``prefix``,
+        a page at a time, so a large container is never held in memory."""
+        marker = ""
+        while True:
+            try:
+                with _swift_errors(f"listing {self._container}/{prefix}*"):
+                    _, page = self.connection().get_container(
+                        self._container, prefix=prefix or None,
+                        marker=marker or None, limit=LISTING_PAGE)
+            except exceptions.NotFound:
+                return  # no container yet: nothing was ever written
+            for entry in page:
+                yield Listed(entry["name"], int(entry.get("bytes", 0)),
+                             self._location(self._container, entry["name"]))
+            if len(page) < LISTING_PAGE:
+                return
+            marker = page[-1]["name"]
 
     def _list(self, container: str, prefix: str) -> list[str]:
         try:

@@ -13,6 +13,7 @@ from oslo_config import cfg
 import glance_store
 from glance_store import Stores
 from glance_store import exceptions
+from glance_store.driver import Capability
 from glance_store.drivers.swift import SwiftDriver
 
 MiB = 1024 * 1024
@@ -376,6 +377,23 @@ def test_discard_partial_removes_orphan_segments_only(
     assert read_all(stores, complete.location) == pattern(2 * MiB + 1)
 
 
+def test_segments_a_failed_upload_left_do_not_join_the_next_upload(
+        swift_cluster, stores, source, container):
+    # Swift was gone when the first attempt failed, so its segments stayed;
+    # the manifest of the next attempt names every <id>-* object.
+    conn = swift_cluster.connection()
+    conn.put_container(container)
+    for number in (1, 2, 3):
+        conn.put_object(container, f"again-{number:05d}", pattern(MiB))
+    image = pattern(MiB + MiB // 2)
+
+    result = stores.add("again", source(image))
+
+    assert read_all(stores, result.location) == image
+    assert swift_cluster.list_container(container) == [
+        "again", "again-00001", "again-00002"]
+
+
 @pytest.mark.parametrize("location", [
     "swift+http://other.example.com/auth/v1.0/glance/img",
     "swift+http://127.0.0.1:1/auth/v2/glance/img",
@@ -469,3 +487,40 @@ def test_a_refused_glance_location_does_not_echo_its_credentials():
         driver.get_size("swift+http://acct%3Auser:s3cret@elsewhere/auth/"
                         "glance/img")
     assert "s3cret" not in str(raised.value)
+
+
+def test_the_listing_pages_through_the_container_and_narrows_by_prefix(
+        swift_cluster, make_driver, stores, container, monkeypatch):
+    from glance_store.drivers import swift as swift_module
+
+    monkeypatch.setattr(swift_module, "LISTING_PAGE", 2)
+    driver = make_driver()
+    assert Capability.LIST in driver.capabilities
+    assert list(driver.listing()) == []   # no container yet: nothing was written
+    conn = swift_cluster.connection()
+    conn.put_container(container)
+    contents = {"a": b"", "a-00001": b"1" * 10, "a-00002": b"2" * 3,
+                "b": b"bb", "c-00001": b"c"}
+    for name, body in contents.items():
+        conn.put_object(container, name, body)
+
+    listed = list(driver.listing())
+
+    assert [(entry.name, entry.size) for entry in listed] == [
+        (name, len(body)) for name, body in sorted(contents.items())]
+    assert [entry.name for entry in driver.listing("a-")] == ["a-00001", "a-00002"]
+    # Each entry's location is one the driver reads and deletes by.
+    segment = listed[1]
+    assert read_all(stores, segment.location) == b"1" * 10
+    driver.delete(segment.location)
+    assert [entry.name for entry in driver.listing("a-")] == ["a-00002"]
+
+
+def test_an_unreachable_cluster_cannot_be_listed():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    driver = SwiftDriver(auth_address=f"http://127.0.0.1:{port}/auth/v1.0",
+                         user="u", key="k", retries=0)
+    with pytest.raises(exceptions.RemoteServiceUnavailable):
+        list(driver.listing())
