@@ -72,7 +72,7 @@ class Services:
                    notifier=notifier, uploader=uploader,
                    fetcher=Fetcher(uploader, conf.copy_from_workers),
                    sweeper=Sweeper(registry, stores, conf.upload_heartbeat_interval,
-                                   staging=staging),
+                                   staging=staging, leftovers=uploader.leftovers),
                    importer=Importer(uploader, staging, WebSource(conf),
                                      conf.taskflow_executor.max_workers,
                                      copied_properties=tuple(

@@ -37,6 +37,8 @@ from glance_api.data.inspect import DEFAULT_RULES
 from glance_api.data.inspect import FormatRules
 from glance_api.data.inspect import Inspected
 from glance_api.data.inspect import InspectingStream
+from glance_api.data.leftovers import Leftover
+from glance_api.data.leftovers import Leftovers
 from glance_api.exceptions import ApiError
 from glance_api.exceptions import Conflict
 from glance_api.exceptions import PreconditionFailed
@@ -151,8 +153,11 @@ class Uploader:
 
     def __init__(self, registry, stores, notifier, *, storage_quota: int,
                  size_cap: int, heartbeat_interval: float,
-                 format_rules: FormatRules = DEFAULT_RULES):
+                 format_rules: FormatRules = DEFAULT_RULES,
+                 leftovers: Leftovers | None = None):
         self.format_rules = format_rules
+        # What a failed write could not remove, for the sweep to retry.
+        self.leftovers = leftovers if leftovers is not None else Leftovers()
         self.registry = registry
         self.stores = stores
         self.notifier = notifier
@@ -218,8 +223,17 @@ class Uploader:
                                       image.get("container_format"), self.format_rules)
         if size is not None:
             reservation.ensure(size)
-        result = (into or self.stores).add(image_id, stream, size=size, checksum=checksum,
-                                           cap=self.size_cap, store=store)
+        try:
+            result = (into or self.stores).add(image_id, stream, size=size,
+                                               checksum=checksum, cap=self.size_cap,
+                                               store=store)
+        except store_exc.RemoteServiceUnavailable:
+            if into is None:
+                # The store failed mid-write, so its own cleanup of what it
+                # wrote most likely failed too (it only logs that).
+                self.leftovers.remember(
+                    Leftover(image_id, store or self.stores.default_store))
+            raise
         # The store verified the whole stream, so it was read to its end,
         # where the inspection gave its verdict.
         inspected = stream.inspected if inspect else Inspected(
@@ -238,7 +252,8 @@ class Uploader:
         try:
             active = self.registry.update(ctx, image_id, changes, from_state="saving")
         except BaseException as exc:
-            discard(self.stores, result.location)
+            if not discard(self.stores, result.location):
+                self.leftovers.remember(Leftover(image_id, result.store, result.location))
             if isinstance(exc, (registry_client.NotFound, registry_client.Conflict)):
                 raise ImageChanged("Image %s was deleted or changed while its data "
                                    "was uploading; the data was removed." % image_id) from exc

@@ -35,3 +35,9 @@ def started(task_id: str, targets: Iterable[str]) -> dict:
 def ended(failed: Iterable[str]) -> dict:
     """The properties of an image whose import is over."""
     return {IMPORTING_TO: "", FAILED_IMPORT: joined(failed)}
+
+
+def cut_short(properties: dict) -> dict:
+    """The properties of an image whose import stopped midway: the stores it
+    still had to write count as failed too."""
+    return ended(split(properties.get(IMPORTING_TO)) + split(properties.get(FAILED_IMPORT)))

@@ -23,6 +23,7 @@ from glance_api import registry_client
 from glance_api.registry_client import RegistryClient
 from glance_api.scrubber import orphans
 from glance_api.scrubber import scrub as scrubber
+from glance_store import exceptions as store_exc
 
 LOG = logging.getLogger("glance_api.scrubber")
 
@@ -32,7 +33,8 @@ cli_opts = [
     cfg.StrOpt("restore", metavar="IMAGE_ID",
                help="Bring this pending_delete image back to active."),
     cfg.BoolOpt("orphans", default=False,
-                help="List data in the file store(s) that no image points to."),
+                help="List data that no image points to, in the file and Swift "
+                     "stores (other stores are reported as not checked)."),
     cfg.BoolOpt("delete", default=False,
                 help="With --orphans: remove what is listed."),
 ]
@@ -80,7 +82,12 @@ def _restore(registry, stores, image_id: str) -> int:
 
 
 def _orphans(registry, stores, delete: bool) -> int:
-    report = orphans.find(registry, scrubber.admin_context(), stores)
+    try:
+        report = orphans.find(registry, scrubber.admin_context(), stores)
+    except store_exc.GlanceStoreError as exc:
+        # A store that cannot be listed now (Swift down) must not pass for a clean one.
+        print("glance-scrubber: cannot scan for orphans: %s" % exc, file=sys.stderr)
+        return 1
     for orphan in report.orphans:
         print("orphan %s (%d bytes): %s" % (orphan.path, orphan.size, orphan.reason))
     for path in report.ignored:
@@ -88,7 +95,7 @@ def _orphans(registry, stores, delete: bool) -> int:
     for store in report.unchecked:
         print("unchecked store %s: cannot be listed; not checked" % store)
     if delete:
-        for path in orphans.remove(report.orphans):
+        for path in orphans.remove(report.orphans, stores):
             print("removed %s" % path)
     elif report.orphans:
         print("%d orphan(s) found; run again with --delete to remove them."

@@ -59,7 +59,7 @@ class TaskRegistry(FakeRegistry):
         self.tasks: dict[str, dict] = {}
 
     def create_task(self, ctx, task):
-        task = dict(task, id=str(uuid.uuid4()), status="pending")
+        task = dict(task, id=str(uuid.uuid4()), status="pending", updated_at=stamp())
         self.tasks[task["id"]] = task
         return copy.deepcopy(task)
 
@@ -72,7 +72,7 @@ class TaskRegistry(FakeRegistry):
         task = self.tasks[task_id]
         if from_status is not None and task["status"] != from_status:
             raise registry_client.Conflict("task is %s" % task["status"])
-        task.update(changes)
+        task.update(changes, updated_at=stamp())
         return copy.deepcopy(task)
 
     def list_tasks(self, ctx, params):
@@ -482,3 +482,83 @@ def test_the_sweep_ends_a_dead_copy_and_removes_its_partial_copy(
     assert after["properties"][progress.FAILED_IMPORT] == "cheap"
     assert not partial.exists() and files(dirs["fast"]) == [image["id"]]
     assert registry.tasks[task["id"]]["status"] == "failure"
+
+
+# Import tasks no live api runs. OLD is before the sweep's grace, NEW after it.
+
+OLD, NEW = "2020-01-01T00:00:00.000000", "2030-01-01T00:00:00.000000"
+NOW = datetime.datetime(2025, 1, 1)
+
+
+def orphan(registry, method="glance-direct", status="pending", image=None, **fields):
+    """A task last changed long ago, as an api that died left it."""
+    task = registry.create_task(ADMIN, dict({
+        "type": "api_image_import", "image_id": image and image["id"],
+        "input": {"import_req": {"method": {"name": method}}}}, **fields))
+    registry.tasks[task["id"]].update(status=status, updated_at=OLD)
+    return registry.tasks[task["id"]]
+
+
+def test_the_sweep_fails_a_pending_import_whose_api_died_before_it_began(
+        registry, stores, area, dirs):
+    image = registry.add(owner="tenant-a", status="uploading", size=len(DATA),
+                         updated_at=OLD)
+    area.add(image["id"], io.BytesIO(DATA))
+    task = orphan(registry, image=image)
+    assert sweep_once(registry, stores, 1, now=NOW, staging=area) == [image["id"]]
+    assert task["status"] == "failure"
+    assert task["message"] == ("The api that accepted this import stopped before it "
+                               "began; its image is uploading.")
+    # Staged whole, the image still waits for an import, which may be asked again.
+    assert registry.images[image["id"]]["status"] == "uploading"
+    assert files(dirs["staging"]) == [image["id"]]
+
+
+def test_the_sweep_fails_pending_tasks_without_an_image(registry, stores, area):
+    legacy = orphan(registry, type="import")
+    gone = registry.add(owner="tenant-a", updated_at=OLD)
+    deleted = orphan(registry, image=gone)
+    registry.images[gone["id"]]["deleted"] = True
+    assert sweep_once(registry, stores, 1, now=NOW, staging=area) == []
+    for task in (legacy, deleted):
+        assert task["status"] == "failure"
+    assert deleted["message"].endswith("before it began; its image is gone.")
+
+
+def test_the_sweep_ends_a_copy_that_waited_in_a_dead_apis_pool(
+        registry, stores, area, importer, dirs):
+    image = active_in_fast(registry, importer)
+    registry.images[image["id"]].update(updated_at=OLD)
+    task = orphan(registry, method="copy-image", image=image)
+    registry.images[image["id"]]["properties"].update(
+        progress.started(task["id"], ["cheap"]))
+    assert sweep_once(registry, stores, 1, now=NOW, staging=area) == [image["id"]]
+    after = registry.images[image["id"]]
+    assert after["status"] == "active"
+    assert after["properties"][progress.IMPORTING_TO] == ""
+    assert after["properties"][progress.FAILED_IMPORT] == "cheap"
+    assert files(dirs["fast"]) == [image["id"]] and files(dirs["cheap"]) == []
+    assert (task["status"], task["message"]) == (
+        "failure", "The api that accepted this import stopped before it began; its "
+                   "partial copies were removed.")
+
+
+def test_an_import_whose_image_went_active_but_whose_task_was_not_told_succeeds(
+        registry, stores, area):
+    image = registry.add(owner="tenant-a", status="active", updated_at=OLD)
+    task = orphan(registry, status="processing", image=image)
+    registry.images[image["id"]]["properties"] = progress.started(task["id"], [])
+    sweep_once(registry, stores, 1, now=NOW, staging=area)
+    assert (task["status"], task["result"]) == ("success", {"image_id": image["id"]})
+
+
+def test_the_sweep_leaves_tasks_an_api_still_holds(registry, stores, area):
+    beating = registry.add(owner="tenant-a", status="active", updated_at=NEW)
+    waiting = orphan(registry, method="copy-image", image=beating)
+    running = orphan(registry, status="processing", image=beating)
+    just_made = orphan(registry)  # the api is about to move its image
+    just_made["updated_at"] = NEW
+    other = orphan(registry, type="location_import")
+    assert sweep_once(registry, stores, 1, now=NOW, staging=area) == []
+    assert [t["status"] for t in (waiting, running, just_made, other)] == [
+        "pending", "processing", "pending", "pending"]
