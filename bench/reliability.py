@@ -56,7 +56,7 @@ TABLES = {
                  "Two projects and the admin, member and reader roles through a real "
                  "Keystone; hostile headers, tokens, ids and addresses."),
 }
-FULL_FUZZ_EXAMPLES = "200"
+FULL_FUZZ_EXAMPLES = "100"
 
 
 def main(argv=None) -> int:

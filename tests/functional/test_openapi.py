@@ -188,7 +188,10 @@ def test_every_operation_answers_as_documented(schema, fuzzed, real_images):
             _fuzz(operation, mode, EXAMPLES, findings)
             # Invalid requests at real images only in the campaign: they cost
             # the most to generate and mostly meet the same 400s.
-            if "{image_id}" in operation.path and (CAMPAIGN or mode.is_positive):
+            # Not a DELETE at the real images: it would leave every later
+            # operation only 404s to meet (the linked run deletes images).
+            if ("{image_id}" in operation.path and operation.method.upper() != "DELETE"
+                    and (CAMPAIGN or mode.is_positive)):
                 for image_id in real_images:
                     _fuzz(operation, mode, EXAMPLES, findings, image_id=image_id)
     findings.record("every operation, valid and invalid requests", len(operations))
