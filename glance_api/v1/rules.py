@@ -187,10 +187,13 @@ def _checked_fields(ctx: RequestContext, image: dict, meta: ImageMeta) -> dict:
         fields.pop(field, None)
     if not ctx.is_admin:
         fields.pop("owner", None)
-        if image["status"] in ("active", "deactivated"):
-            for field in FROZEN_WHEN_ACTIVE:
-                if field in fields and fields[field] != image.get(field):
-                    raise Forbidden("Forbidden to modify '%s' of active image." % field)
+    # Glance let an admin change these too; here the record must keep
+    # describing the stored data, or every download of the image (v1 and
+    # v2 share it) is refused as corrupt. v2 never lets anyone change them.
+    if image["status"] in ("active", "deactivated"):
+        for field in FROZEN_WHEN_ACTIVE:
+            if field in fields and fields[field] != image.get(field):
+                raise Forbidden("Forbidden to modify '%s' of active image." % field)
     return fields
 
 

@@ -53,6 +53,24 @@ def test_data_without_formats_is_400_and_records_nothing(client, token, registry
     assert registry.images == {}
 
 
+@pytest.mark.parametrize("roles", [("member",), ("admin",)])
+@pytest.mark.parametrize("field,value", [("size", "1823"), ("checksum", "0" * 32)])
+def test_nobody_rewrites_the_size_or_checksum_of_an_active_image(client, token, registry,
+                                                                 roles, field, value):
+    # Not even an admin (Glance allowed one): the record would no longer
+    # describe the stored data, and every download would be refused.
+    image = registry.add(owner="tenant-a", status="active", size=67, checksum="a" * 32)
+    resp = client.put("/v1/images/" + image["id"], headers=dict(
+        token("alice", "tenant-a", roles), **{"x-image-meta-" + field: value}))
+    assert resp.status_code == 403, resp.text
+    assert "Forbidden to modify '%s'" % field in resp.text
+    assert registry.images[image["id"]]["size"] == 67
+    assert registry.images[image["id"]]["checksum"] == "a" * 32
+    same = client.put("/v1/images/" + image["id"], headers=dict(
+        token("alice", "tenant-a", roles), **{"x-image-meta-size": "67"}))
+    assert same.status_code == 200, same.text
+
+
 def test_data_sent_to_an_image_that_is_not_queued_is_409(client, token, registry):
     image = registry.add(owner="tenant-a", status="active", size=1)
     resp = client.put("/v1/images/" + image["id"], data=DATA, headers=dict(
