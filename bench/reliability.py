@@ -156,6 +156,8 @@ def _grid(rows: list[dict]) -> list[str]:
 
 
 def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return "%.1f" % value
     return str(value).replace("\n", " ")
