@@ -505,10 +505,12 @@ def test_rabbitmq_gone_leaves_uploads_and_deletes_working(rabbit_pairs, db, api)
     tally.down()
     forwarder.stop()
     while_down = [round_trip() for _ in range(3)] + [round_trip(keep=True)]
+    # Stopping reset every connection: publishing again takes a new one,
+    # which the queued events may open the moment the broker is back, so
+    # count from before the start.
+    connected = forwarder.accepted
     forwarder.start()
     tally.up()
-    # Stopping reset every connection: publishing again takes a new one.
-    connected = forwarder.accepted
     after = round_trip()
     resumed = poll_until(lambda: forwarder.accepted > connected)
     conclude("rabbitmq-down", pair=pair, tally=tally, database=db, store="file", api=api,
